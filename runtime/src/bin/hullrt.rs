@@ -1,0 +1,272 @@
+//! `hullrt`: an OCI runtime with runc's command line. Argument structs only; every command is a
+//! few lines that call the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand, ValueEnum};
+use hull_runtime::container::{self, create, exec, run};
+
+#[derive(Parser)]
+#[command(name = "hullrt", version, about = "Hull's OCI container runtime (runc's command line)")]
+struct Cli {
+    /// Where container state lives.
+    #[arg(long, global = true, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// Append log lines to this file.
+    #[arg(long, global = true, value_name = "FILE")]
+    log: Option<PathBuf>,
+    #[arg(long = "log-format", global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    /// Log debug messages too.
+    #[arg(long, global = true)]
+    debug: bool,
+    /// Use systemd for cgroups (not supported: hullrt writes cgroupfs itself).
+    #[arg(long = "systemd-cgroup", global = true)]
+    systemd_cgroup: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a container from a bundle; its program waits until `start`.
+    Create {
+        id: String,
+        #[arg(short, long, default_value = ".")]
+        bundle: PathBuf,
+        #[arg(long = "pid-file")]
+        pid_file: Option<PathBuf>,
+        /// Unix socket that receives the pty master when process.terminal is true.
+        #[arg(long = "console-socket")]
+        console_socket: Option<PathBuf>,
+    },
+    /// Run the program of a created container.
+    Start { id: String },
+    /// Print a container's OCI state as JSON.
+    State { id: String },
+    /// Send a signal (default TERM) to a container's init, or with --all to all its processes.
+    Kill {
+        id: String,
+        #[arg(default_value = "TERM")]
+        signal: String,
+        #[arg(short, long)]
+        all: bool,
+    },
+    /// Delete a stopped container (--force: stop it first).
+    Delete {
+        id: String,
+        #[arg(short, long)]
+        force: bool,
+    },
+    /// Create and start a container, then wait for it and exit with its status.
+    Run {
+        id: String,
+        #[arg(short, long, default_value = ".")]
+        bundle: PathBuf,
+        #[arg(long = "pid-file")]
+        pid_file: Option<PathBuf>,
+        #[arg(short, long)]
+        detach: bool,
+        /// Keep the stopped container instead of deleting it.
+        #[arg(long)]
+        keep: bool,
+        #[arg(long = "console-socket")]
+        console_socket: Option<PathBuf>,
+    },
+    /// Run a command inside a running container.
+    Exec {
+        id: String,
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+        #[arg(long)]
+        cwd: Option<PathBuf>,
+        #[arg(short, long = "env")]
+        env: Vec<String>,
+        /// UID[:GID]
+        #[arg(short, long)]
+        user: Option<String>,
+        #[arg(short, long)]
+        detach: bool,
+        #[arg(long = "pid-file")]
+        pid_file: Option<PathBuf>,
+        #[arg(short, long)]
+        tty: bool,
+    },
+    /// List containers.
+    List {
+        #[arg(short, long, default_value = "table")]
+        format: ListFormat,
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Write a default config.json into the bundle.
+    Spec {
+        #[arg(short, long, default_value = ".")]
+        bundle: PathBuf,
+    },
+    /// Print what this runtime supports (OCI features JSON).
+    Features,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ListFormat {
+    Table,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    hull_runtime::log::init(
+        cli.log.clone(),
+        match cli.log_format {
+            LogFormat::Text => hull_runtime::log::Format::Text,
+            LogFormat::Json => hull_runtime::log::Format::Json,
+        },
+        cli.debug,
+    );
+    match dispatch(cli) {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            let msg = format!("{e:#}");
+            hull_runtime::log::error(&msg);
+            eprintln!("hullrt: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    if cli.systemd_cgroup {
+        bail!("--systemd-cgroup is not supported: hullrt manages cgroupfs directly (v1 and v2)");
+    }
+    let root = container::root_path(&cli.root);
+    match cli.command {
+        Command::Create {
+            id,
+            bundle,
+            pid_file,
+            console_socket,
+        } => {
+            let pty = match &console_socket {
+                Some(_) => Some(hull_runtime::sys::pty::open()?),
+                None => None,
+            };
+            create::create(create::CreateOptions {
+                root: root.clone(),
+                id: id.clone(),
+                bundle,
+                pid_file,
+                console: pty.as_ref().map(|p| p.slave.try_clone()).transpose()?,
+            })?;
+            if let (Some(socket), Some(pty)) = (&console_socket, &pty) {
+                if let Err(e) = hull_runtime::sys::pty::send_master(socket, &pty.master) {
+                    let _ = container::delete::delete(&root, &id, true);
+                    return Err(e.into());
+                }
+            }
+            Ok(0)
+        }
+        Command::Start { id } => {
+            container::start::start(&root, &id)?;
+            Ok(0)
+        }
+        Command::State { id } => {
+            let state = container::state::state(&root, &id)?;
+            println!("{}", serde_json::to_string_pretty(&state)?);
+            Ok(0)
+        }
+        Command::Kill { id, signal, all } => {
+            let sig = hull_runtime::signal::parse(&signal)?;
+            container::kill::kill(&root, &id, sig, all)?;
+            Ok(0)
+        }
+        Command::Delete { id, force } => {
+            container::delete::delete(&root, &id, force)?;
+            Ok(0)
+        }
+        Command::Run {
+            id,
+            bundle,
+            pid_file,
+            detach,
+            keep,
+            console_socket,
+        } => Ok(run::run(run::RunOptions {
+            root,
+            id,
+            bundle,
+            pid_file,
+            detach,
+            keep,
+            console_socket,
+        })?),
+        Command::Exec {
+            id,
+            command,
+            cwd,
+            env,
+            user,
+            detach,
+            pid_file,
+            tty,
+        } => {
+            if tty {
+                bail!("exec --tty is not supported yet: run without -t");
+            }
+            let user = user.as_deref().map(exec::parse_user).transpose()?;
+            Ok(exec::exec(
+                &root,
+                &id,
+                exec::ExecOptions {
+                    args: command,
+                    env,
+                    cwd,
+                    user,
+                    detach,
+                    pid_file,
+                },
+            )?)
+        }
+        Command::List { format, quiet } => {
+            let entries = container::list::list(&root)?;
+            if quiet {
+                for e in &entries {
+                    println!("{}", e.id);
+                }
+            } else {
+                match format {
+                    ListFormat::Table => print!("{}", container::list::to_table(&entries)),
+                    ListFormat::Json => println!(
+                        "{}",
+                        serde_json::to_string_pretty(&container::list::to_json(&entries))?
+                    ),
+                }
+            }
+            Ok(0)
+        }
+        Command::Spec { bundle } => {
+            let path = bundle.join(hull_runtime::spec::CONFIG);
+            if path.exists() {
+                bail!("{} already exists: remove it first", path.display());
+            }
+            let text = serde_json::to_string_pretty(&hull_runtime::spec::default_config())?;
+            std::fs::write(&path, text + "\n").with_context(|| format!("write {}", path.display()))?;
+            Ok(0)
+        }
+        Command::Features => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&container::features::features())?
+            );
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! `create`: set up a container and leave its init waiting for `start`.
+//!
+//! Order matters for cleanup: state dir (claims the id), cgroup, then processes. A failure at
+//! any step undoes the earlier ones, so a failed create leaves no state dir, cgroup, mount or
+//! process behind.
+
+use std::fs;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use nix::sys::signal::{kill, Signal};
+use nix::sys::stat::Mode;
+use nix::unistd::{ForkResult, Pid};
+
+use crate::cgroups;
+use crate::error::{Error, IoContext, Result, SysContext};
+use crate::init::{self, InitContext};
+use crate::spec::{load_bundle, Bundle};
+use crate::state::{now_rfc3339, process_start_time, Phase, Record, StateDir, Status};
+use crate::sys::{chan::Chan, process};
+
+pub struct CreateOptions {
+    pub root: PathBuf,
+    pub id: String,
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    /// The pty slave for process.terminal (the caller keeps the master).
+    pub console: Option<OwnedFd>,
+}
+
+/// A created container: its init pid (in the caller's PID namespace).
+pub struct Created {
+    pub pid: Pid,
+    pub dir: StateDir,
+}
+
+pub fn create(opts: CreateOptions) -> Result<Created> {
+    let dir = StateDir::new(&opts.root, &opts.id)?;
+    let bundle = load_bundle(&opts.bundle)?;
+    dir.create()?;
+    let mut undo = Undo {
+        dir: Some(dir.clone()),
+        cgroup: None,
+        pids: Vec::new(),
+    };
+    match build(&opts, &bundle, &dir, &mut undo) {
+        Ok(created) => {
+            undo.disarm();
+            Ok(created)
+        }
+        Err(e) => Err(match undo.run() {
+            Ok(()) => e,
+            Err(cleanup) => Error::WithCleanup {
+                error: Box::new(e),
+                cleanup,
+            },
+        }),
+    }
+}
+
+fn build(opts: &CreateOptions, bundle: &Bundle, dir: &StateDir, undo: &mut Undo) -> Result<Created> {
+    let spec = &bundle.spec;
+    let linux = spec.linux().as_ref().expect("validated");
+    if spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false) && opts.console.is_none() {
+        return Err(Error::Unsupported(
+            "process.terminal is true: use `hullrt run` in a terminal or pass --console-socket".into(),
+        ));
+    }
+
+    let location = cgroups::resolve(linux.cgroups_path().as_deref(), &opts.id)?;
+    let mut cgroup = cgroups::manager(location);
+    cgroup.create()?;
+    // `create` records which directories it made: keep that version, not the resolved one.
+    let location = cgroup.location().clone();
+    undo.cgroup = Some(location.clone());
+    if let Some(resources) = linux.resources() {
+        cgroup.apply(&with_default_device_rules(resources, linux))?;
+    }
+
+    let mut record = Record {
+        id: opts.id.clone(),
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        pid: 0,
+        pid_start: 0,
+        phase: Phase::Creating,
+        created: now_rfc3339(),
+        owner: nix::unistd::User::from_uid(nix::unistd::getuid())
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+            .unwrap_or_default(),
+        cgroup: location.clone(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        exit_code: None,
+    };
+    dir.save_config(spec)?;
+    dir.save(&record)?;
+    nix::unistd::mkfifo(&dir.fifo(), Mode::from_bits_truncate(0o600))
+        .ctx(|| format!("mkfifo {}", dir.fifo().display()))?;
+
+    // Orphans come to us, so the init is our child once stage1 has exited and can be waited
+    // for (by `run`) or reaped on failure.
+    process::become_subreaper()?;
+    let (mut ours, theirs) = Chan::pair()?;
+    let ctx = InitContext {
+        spec: spec.clone(),
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        fifo: dir.fifo(),
+        cgroup: location.clone(),
+        console: opts.console.as_ref().map(|c| c.try_clone()).transpose().at("dup console", "pty")?,
+    };
+    let stage1 = match process::fork()? {
+        ForkResult::Child => {
+            drop(ours);
+            init::stage1(ctx, theirs)
+        }
+        ForkResult::Parent { child } => child,
+    };
+    drop(theirs);
+    drop(ctx);
+    undo.pids.push(stage1);
+    cgroup.add_process(stage1.as_raw())?;
+    ours.send("cgroup-ok", "")?;
+
+    let mut init_pid = None;
+    loop {
+        let Some((word, text)) = ours.recv()? else {
+            return Err(Error::Init(
+                "the container's init exited before it was ready".into(),
+            ));
+        };
+        match word.as_str() {
+            "maps" => {
+                write_id_maps(stage1, spec)?;
+                ours.send("maps-ok", "")?;
+            }
+            "pid" => {
+                let pid = Pid::from_raw(text.parse().map_err(|_| {
+                    Error::Init(format!("bad pid {text:?} from stage1"))
+                })?);
+                undo.pids.push(pid);
+                init_pid = Some(pid);
+                let _ = process::wait_exit(stage1);
+                record.pid = pid.as_raw();
+                record.pid_start = process_start_time(pid.as_raw()).unwrap_or(0);
+                dir.save(&record)?;
+            }
+            "prestart" => {
+                let state = super::oci_state_json(&record, Status::Creating, record.annotations.clone());
+                let state = state.to_string();
+                if let Some(hooks) = spec.hooks() {
+                    #[allow(deprecated)]
+                    let prestart = hooks.prestart().clone().unwrap_or_default();
+                    crate::hooks::run_all("prestart", &prestart, &state)?;
+                    let runtime = hooks.create_runtime().clone().unwrap_or_default();
+                    crate::hooks::run_all("createRuntime", &runtime, &state)?;
+                }
+                ours.send("go", &state)?;
+            }
+            "ready" => break,
+            "error" => return Err(Error::Init(text)),
+            other => return Err(Error::Init(format!("unexpected message {other:?} from init"))),
+        }
+    }
+    let pid = init_pid.ok_or_else(|| Error::Init("init never reported its pid".into()))?;
+    record.phase = Phase::Created;
+    dir.save(&record)?;
+    if let Some(path) = &opts.pid_file {
+        write_pid_file(path, pid)?;
+    }
+    crate::log::debug(format!("created container {} with init pid {pid}", opts.id));
+    Ok(Created {
+        pid,
+        dir: dir.clone(),
+    })
+}
+
+/// After the config's own device rules, allow the default devices and the config's
+/// `linux.devices` (runc does the same): a config that starts with "deny all" must still get a
+/// working /dev/null and /dev/pts.
+fn with_default_device_rules(
+    resources: &oci_spec::runtime::LinuxResources,
+    linux: &oci_spec::runtime::Linux,
+) -> oci_spec::runtime::LinuxResources {
+    use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
+    let Some(rules) = resources.devices().clone() else {
+        return resources.clone();
+    };
+    let mut rules = rules;
+    let rule = |major: Option<i64>, minor: Option<i64>| {
+        let mut r = LinuxDeviceCgroup::default();
+        r.set_allow(true);
+        r.set_typ(Some(LinuxDeviceType::C));
+        r.set_major(major);
+        r.set_minor(minor);
+        r.set_access(Some("rwm".to_string()));
+        r
+    };
+    for d in crate::init::rootfs::default_devices() {
+        rules.push(rule(Some(d.major()), Some(d.minor())));
+    }
+    rules.push(rule(Some(5), Some(1))); // /dev/console
+    rules.push(rule(Some(5), Some(2))); // /dev/ptmx
+    rules.push(rule(Some(136), None)); // /dev/pts/*
+    for d in linux.devices().clone().unwrap_or_default() {
+        let mut r: LinuxDeviceCgroup = (&d).into();
+        r.set_access(Some("rwm".to_string()));
+        rules.push(r);
+    }
+    let mut out = resources.clone();
+    out.set_devices(Some(rules));
+    out
+}
+
+fn write_id_maps(pid: Pid, spec: &oci_spec::runtime::Spec) -> Result<()> {
+    let linux = spec.linux().as_ref().expect("validated");
+    for (file, maps) in [
+        ("uid_map", linux.uid_mappings()),
+        ("gid_map", linux.gid_mappings()),
+    ] {
+        let text: String = maps
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+            .collect();
+        let path = PathBuf::from(format!("/proc/{pid}/{file}"));
+        fs::write(&path, text).at("write id map", &path)?;
+    }
+    Ok(())
+}
+
+pub fn write_pid_file(path: &Path, pid: Pid) -> Result<()> {
+    crate::state::write_atomic(path, pid.to_string().as_bytes())
+}
+
+/// What a failing create must take back.
+struct Undo {
+    dir: Option<StateDir>,
+    cgroup: Option<cgroups::CgroupLocation>,
+    pids: Vec<Pid>,
+}
+
+impl Undo {
+    fn disarm(&mut self) {
+        self.dir = None;
+        self.cgroup = None;
+        self.pids.clear();
+    }
+
+    fn run(&mut self) -> std::result::Result<(), String> {
+        let mut problems = Vec::new();
+        if let Some(loc) = &self.cgroup {
+            let mgr = cgroups::manager(loc.clone());
+            for pid in mgr.pids().unwrap_or_default() {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+        }
+        for pid in self.pids.drain(..).rev() {
+            let _ = kill(pid, Signal::SIGKILL);
+            // Our child (stage1) or, as subreaper, our orphaned grandchild (init).
+            let _ = process::wait_exit(pid);
+        }
+        if let Some(loc) = self.cgroup.take() {
+            if let Err(e) = cgroups::manager(loc).destroy() {
+                problems.push(e.to_string());
+            }
+        }
+        if let Some(dir) = self.dir.take() {
+            if let Err(e) = dir.remove() {
+                problems.push(e.to_string());
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+}
+
+impl Drop for Undo {
+    fn drop(&mut self) {
+        let _ = self.run();
+    }
+}

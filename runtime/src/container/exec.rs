@@ -1,0 +1,179 @@
+//! `exec`: run another process inside a running container, in all of its namespaces and its
+//! cgroup, with the config's process settings (user, capabilities, rlimits) unless overridden.
+//!
+//! hullrt forks a helper that joins the container's cgroup and namespaces; because joining a
+//! PID namespace only affects children, the helper forks once more and that grandchild execs.
+
+use std::path::PathBuf;
+
+use nix::unistd::{ForkResult, Pid};
+use oci_spec::runtime::{LinuxNamespaceType, Process};
+
+use super::Container;
+use crate::error::{Error, Result};
+use crate::init::process as setup;
+use crate::state::Op;
+use crate::sys::{chan::Chan, ns, process, signals};
+
+pub struct ExecOptions {
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: Option<PathBuf>,
+    pub user: Option<(u32, Option<u32>)>,
+    pub detach: bool,
+    pub pid_file: Option<PathBuf>,
+}
+
+/// Parse `--user UID[:GID]`.
+pub fn parse_user(text: &str) -> Result<(u32, Option<u32>)> {
+    let bad = || Error::Unsupported(format!("--user {text:?}: expected UID or UID:GID (numbers)"));
+    let (u, g) = match text.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (text, None),
+    };
+    let uid = u.parse().map_err(|_| bad())?;
+    let gid = g.map(|g| g.parse().map_err(|_| bad())).transpose()?;
+    Ok((uid, gid))
+}
+
+pub fn exec(root: &std::path::Path, id: &str, opts: ExecOptions) -> Result<i32> {
+    let c = Container::load(root, id)?;
+    c.require(Op::Exec)?;
+    if opts.args.is_empty() {
+        return Err(Error::Unsupported("exec needs a command to run".into()));
+    }
+    let spec = c.dir.load_config()?;
+    let mut proc_ = spec.process().clone().expect("validated at create");
+    proc_.set_args(Some(opts.args.clone()));
+    let mut env = proc_.env().clone().unwrap_or_default();
+    env.extend(opts.env.iter().cloned());
+    proc_.set_env(Some(env));
+    if let Some(cwd) = &opts.cwd {
+        proc_.set_cwd(cwd.clone());
+    }
+    if let Some((uid, gid)) = opts.user {
+        let mut user = proc_.user().clone();
+        user.set_uid(uid);
+        user.set_gid(gid.unwrap_or(uid));
+        user.set_additional_gids(None);
+        proc_.set_user(user);
+    }
+    let pid = c.record.pid;
+    let mut joins = Vec::new();
+    for t in [
+        LinuxNamespaceType::User,
+        LinuxNamespaceType::Ipc,
+        LinuxNamespaceType::Uts,
+        LinuxNamespaceType::Network,
+        LinuxNamespaceType::Pid,
+        LinuxNamespaceType::Cgroup,
+        LinuxNamespaceType::Mount,
+    ] {
+        let theirs = PathBuf::from(format!("/proc/{pid}/ns/{}", ns::proc_name(t)));
+        let mine = PathBuf::from(format!("/proc/self/ns/{}", ns::proc_name(t)));
+        // Joining one's own user namespace is an error, and the others are no-ops.
+        if ns::inode(&theirs) != ns::inode(&mine) {
+            joins.push(ns::open(&theirs, t)?);
+        }
+    }
+    let cgroup = crate::cgroups::manager(c.record.cgroup.clone());
+    let (mut ours, theirs) = Chan::pair()?;
+    let helper = match process::fork()? {
+        ForkResult::Child => {
+            drop(ours);
+            let mut chan = theirs;
+            let r = (|| -> Result<()> {
+                cgroup.add_process(std::process::id() as i32)?;
+                for j in &joins {
+                    j.join()?;
+                }
+                match process::fork()? {
+                    ForkResult::Child => {
+                        let mut chan = chan.try_clone_for_child()?;
+                        let e = exec_in_container(&proc_);
+                        let _ = chan.send("error", &e.to_string());
+                        // SAFETY: leave without running the parent's atexit handlers.
+                        unsafe { libc::_exit(if matches!(e, Error::Init(ref m) if m.contains("not found")) { 127 } else { 126 }) }
+                    }
+                    ForkResult::Parent { child } => {
+                        chan.send("pid", &child.as_raw().to_string())?;
+                        signals::forward_to(child.as_raw());
+                        let code = if opts.detach { 0 } else { process::wait_exit(child)? };
+                        // SAFETY: as above.
+                        unsafe { libc::_exit(code) }
+                    }
+                }
+            })();
+            if let Err(e) = r {
+                let _ = chan.send("error", &e.to_string());
+            }
+            // SAFETY: as above.
+            unsafe { libc::_exit(126) }
+        }
+        ForkResult::Parent { child } => child,
+    };
+    drop(theirs);
+    drop(joins);
+    let target = ours.expect("pid").inspect_err(|_| {
+        let _ = process::wait_exit(helper);
+    })?;
+    let target = Pid::from_raw(target.parse().unwrap_or(0));
+    if let Some(path) = &opts.pid_file {
+        super::create::write_pid_file(path, target)?;
+    }
+    signals::forward_to(target.as_raw());
+    // The socket closes on a successful execve (it is close-on-exec); a message means failure.
+    let failure = match ours.recv() {
+        Ok(Some((w, text))) if w == "error" => Some(text),
+        _ => None,
+    };
+    let code = process::wait_exit(helper)?;
+    if let Some(text) = failure {
+        // The helper exits 127 (not found) or 126 (could not execute), as a shell would.
+        eprintln!("hullrt: exec in container {id:?}: {text}");
+        crate::log::error(format!("exec in container {id:?}: {text}"));
+    }
+    Ok(code)
+}
+
+fn exec_in_container(p: &Process) -> Error {
+    let r = (|| -> Result<std::convert::Infallible> {
+        signals::reset();
+        setup::set_rlimits(&p.rlimits().clone().unwrap_or_default())?;
+        let args = p.args().clone().unwrap_or_default();
+        let env = p.env().clone().unwrap_or_default();
+        let program = process::find_executable(&args[0], &env).map_err(Error::Init)?;
+        setup::limit_bounding(p.capabilities())?;
+        setup::switch_user(p)?;
+        setup::apply_caps(p.capabilities())?;
+        nix::unistd::chdir(p.cwd()).map_err(|e| {
+            Error::sys(format!("chdir {}", p.cwd().display()), e)
+        })?;
+        if p.no_new_privileges().unwrap_or(false) {
+            setup::set_no_new_privs()?;
+        }
+        process::cloexec_from_3(&[]);
+        let c = |s: &str| std::ffi::CString::new(s).unwrap_or_default();
+        let argv: Vec<_> = args.iter().map(|a| c(a)).collect();
+        let envp: Vec<_> = env.iter().map(|e| c(e)).collect();
+        let err = nix::unistd::execve(&c(&program.to_string_lossy()), &argv, &envp).unwrap_err();
+        Err(Error::sys(format!("exec {}", program.display()), err))
+    })();
+    match r {
+        Err(e) => e,
+        Ok(never) => match never {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_specs() {
+        assert_eq!(parse_user("1000").unwrap(), (1000, None));
+        assert_eq!(parse_user("1000:10").unwrap(), (1000, Some(10)));
+        assert!(parse_user("bob").unwrap_err().to_string().contains("bob"));
+        assert!(parse_user("1:x").is_err());
+    }
+}

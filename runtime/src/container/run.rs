@@ -1,0 +1,120 @@
+//! `run`: create and start, then (unless detached) wait for the container, forward signals to
+//! it, record how it ended (exit code, OOM kill) and delete it.
+
+use std::path::PathBuf;
+
+use nix::unistd::Pid;
+
+use super::create::{create, CreateOptions};
+use super::Container;
+use crate::error::Result;
+use crate::state::{EXIT_ANNOTATION, OOM_ANNOTATION, OOM_COUNT_ANNOTATION};
+use crate::sys::{process, pty, signals};
+
+pub struct RunOptions {
+    pub root: PathBuf,
+    pub id: String,
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub detach: bool,
+    /// Keep the stopped container (runc's `--keep`) so its state can be inspected.
+    pub keep: bool,
+    pub console_socket: Option<PathBuf>,
+}
+
+/// Returns the container's exit status (its code, or 128 + the signal that killed it).
+pub fn run(opts: RunOptions) -> Result<i32> {
+    let terminal = crate::spec::load_bundle(&opts.bundle)?
+        .spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    let pty = if terminal { Some(pty::open()?) } else { None };
+    let created = create(CreateOptions {
+        root: opts.root.clone(),
+        id: opts.id.clone(),
+        bundle: opts.bundle.clone(),
+        pid_file: opts.pid_file.clone(),
+        console: pty.as_ref().map(|p| p.slave.try_clone()).transpose().ok().flatten(),
+    })?;
+    let master = pty.map(|p| p.master);
+    if let (Some(socket), Some(master)) = (&opts.console_socket, &master) {
+        pty::send_master(socket, master)?;
+    }
+    // Signals that arrive from now on belong to the container.
+    signals::forward_to(created.pid.as_raw());
+    if let Err(e) = super::start::start(&opts.root, &opts.id) {
+        let _ = super::delete::delete(&opts.root, &opts.id, true);
+        return Err(e);
+    }
+    if opts.detach {
+        return Ok(0);
+    }
+    let code = match (&master, opts.console_socket.is_none()) {
+        (Some(master), true) => wait_relaying(created.pid, master),
+        _ => wait_for(created.pid),
+    };
+    record_end(&opts, code)?;
+    if !opts.keep {
+        super::delete::delete(&opts.root, &opts.id, true)?;
+    }
+    Ok(code)
+}
+
+/// Reap until the init itself is done: as a subreaper we also collect orphans of containers
+/// that share our PID namespace.
+fn wait_for(init: Pid) -> i32 {
+    loop {
+        match nix::sys::wait::waitpid(Pid::from_raw(-1), None) {
+            Ok(status) if status.pid() == Some(init) => {
+                if let Some(code) = process::exit_code(status) {
+                    return code;
+                }
+            }
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return 255,
+        }
+    }
+}
+
+fn wait_relaying(init: Pid, master: &std::os::fd::OwnedFd) -> i32 {
+    let _raw = pty::RawMode::enter();
+    let mut open = true;
+    loop {
+        if open {
+            open = pty::relay_once(master, 50);
+        } else {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        while let Some((pid, code)) = process::try_reap_any() {
+            if pid == init {
+                // Drain what the program wrote last.
+                while pty::relay_once(master, 0) {}
+                return code;
+            }
+        }
+    }
+}
+
+fn record_end(opts: &RunOptions, code: i32) -> Result<()> {
+    let c = Container::load(&opts.root, &opts.id)?;
+    let mut record = c.record.clone();
+    let oom = crate::cgroups::manager(record.cgroup.clone())
+        .oom_kill_count()
+        .unwrap_or(0);
+    record.exit_code = Some(code);
+    record
+        .annotations
+        .insert(EXIT_ANNOTATION.into(), code.to_string());
+    record
+        .annotations
+        .insert(OOM_COUNT_ANNOTATION.into(), oom.to_string());
+    record
+        .annotations
+        .insert(OOM_ANNOTATION.into(), (oom > 0).to_string());
+    if oom > 0 {
+        crate::log::debug(format!("container {} was killed by the OOM killer", opts.id));
+    }
+    c.dir.save(&record)
+}

@@ -1,0 +1,41 @@
+//! `start`: release the init waiting on the exec fifo, then run the poststart hooks.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use super::Container;
+use crate::error::{Error, Result};
+use crate::state::{Op, Status};
+
+pub fn start(root: &Path, id: &str) -> Result<()> {
+    let c = Container::load(root, id)?;
+    c.require(Op::Start)?;
+    let fifo_path = c.dir.fifo();
+    // Non-blocking: if the init died in the meantime there is no reader and open fails with
+    // ENXIO instead of hanging.
+    let mut fifo = OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&fifo_path)
+        .map_err(|e| Error::BadState {
+            id: id.to_string(),
+            status: "created".into(),
+            reason: format!("its init is not waiting on {}: {e}", fifo_path.display()),
+        })?;
+    fifo.write_all(b"0")
+        .map_err(|e| Error::io("write exec fifo", &fifo_path, e))?;
+    drop(fifo);
+    std::fs::remove_file(&fifo_path).map_err(|e| Error::io("remove exec fifo", &fifo_path, e))?;
+
+    let spec = c.dir.load_config()?;
+    if let Some(hooks) = spec.hooks().as_ref().and_then(|h| h.poststart().clone()) {
+        let state = c.oci_state(Status::Running).to_string();
+        // The spec: a failing poststart hook is logged; the container keeps running.
+        if let Err(e) = crate::hooks::run_all("poststart", &hooks, &state) {
+            crate::log::warn(e.to_string());
+        }
+    }
+    Ok(())
+}

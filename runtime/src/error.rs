@@ -1,0 +1,96 @@
+//! The runtime's error type: every variant names the file, path, field or id involved, so a
+//! one-line report tells the user what to fix.
+
+use std::path::PathBuf;
+
+use crate::cgroups::CgroupError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{action}: {source}")]
+    Sys {
+        action: String,
+        #[source]
+        source: nix::Error,
+    },
+    #[error("bundle {path}: {reason}")]
+    Bundle { path: PathBuf, reason: String },
+    #[error("{file}: {reason}")]
+    Config { file: PathBuf, reason: String },
+    #[error("container {id:?} does not exist")]
+    NotFound { id: String },
+    #[error("container {id:?} already exists")]
+    Exists { id: String },
+    #[error("invalid container id {id:?}: {reason}")]
+    InvalidId { id: String, reason: String },
+    #[error("container {id:?} is {status}: {reason}")]
+    BadState {
+        id: String,
+        status: String,
+        reason: String,
+    },
+    #[error("invalid signal {0:?}: use a name like TERM, SIGKILL or a number 1-64")]
+    Signal(String),
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
+    #[error("hook {kind} {path}: {reason}")]
+    Hook {
+        kind: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("{0}")]
+    Init(String),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("{error}; cleanup also failed: {cleanup}")]
+    WithCleanup { error: Box<Error>, cleanup: String },
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn sys(action: impl Into<String>, source: nix::Error) -> Self {
+        Error::Sys {
+            action: action.into(),
+            source,
+        }
+    }
+}
+
+/// Shorthand for attaching a path to an `io::Result`.
+pub trait IoContext<T> {
+    fn at(self, action: &'static str, path: impl Into<PathBuf>) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn at(self, action: &'static str, path: impl Into<PathBuf>) -> Result<T> {
+        self.map_err(|e| Error::io(action, path, e))
+    }
+}
+
+/// Shorthand for attaching a sentence to a `nix::Result`.
+pub trait SysContext<T> {
+    fn ctx(self, action: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> SysContext<T> for nix::Result<T> {
+    fn ctx(self, action: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| Error::sys(action(), e))
+    }
+}

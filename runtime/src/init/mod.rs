@@ -1,0 +1,232 @@
+//! The processes hullrt forks to make a container.
+//!
+//! `stage1` runs first, in hullrt's namespaces: it joins the namespaces the config names by
+//! path, unshares the new ones (waiting for hullrt to write the user namespace's id maps), and
+//! forks the container's init, which is PID 1 of the new PID namespace. Then it exits; the
+//! init is handed to hullrt (a child subreaper) or, once `create` has exited, to the host.
+//!
+//! `container_init` builds the rootfs, tells hullrt it is ready, and blocks on the exec fifo
+//! until `start`; then it becomes the configured user and execs the program.
+
+pub mod options;
+pub mod process;
+pub mod rootfs;
+
+use std::ffi::CString;
+use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+
+use nix::unistd::{ForkResult, Gid, Uid};
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use crate::cgroups::CgroupLocation;
+use crate::error::{Error, IoContext, Result, SysContext};
+use crate::sys::{chan::Chan, ns, process as proc_};
+
+/// What the forked processes need; it crosses fork(2) as a copy of the parent's memory.
+pub struct InitContext {
+    pub spec: Spec,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    pub fifo: PathBuf,
+    pub cgroup: CgroupLocation,
+    /// The pty slave when process.terminal is set.
+    pub console: Option<OwnedFd>,
+}
+
+fn exit_with(chan: &mut Chan, result: Result<()>) -> ! {
+    let code = match result {
+        Ok(()) => 0,
+        Err(e) => {
+            let _ = chan.send("error", &e.to_string());
+            1
+        }
+    };
+    // SAFETY: _exit skips the parent's atexit handlers and buffers, which belong to hullrt.
+    unsafe { libc::_exit(code) }
+}
+
+pub fn stage1(ctx: InitContext, mut chan: Chan) -> ! {
+    let result = stage1_inner(ctx, &mut chan);
+    exit_with(&mut chan, result)
+}
+
+fn stage1_inner(ctx: InitContext, chan: &mut Chan) -> Result<()> {
+    chan.expect("cgroup-ok")?;
+    let linux = ctx.spec.linux().as_ref().expect("validated");
+    let namespaces = linux.namespaces().clone().unwrap_or_default();
+    // Open every namespace to join before joining any: joining the mount namespace changes
+    // which paths resolve.
+    let mut joins = Vec::new();
+    for n in namespaces.iter() {
+        if let Some(path) = n.path() {
+            joins.push((n.typ(), ns::open(path, n.typ())?));
+        }
+    }
+    // The user namespace first (it grants the rights to join the others), mount last.
+    joins.sort_by_key(|(t, _)| match t {
+        LinuxNamespaceType::User => 0,
+        LinuxNamespaceType::Mount => 2,
+        _ => 1,
+    });
+    for (_, f) in &joins {
+        f.join()?;
+    }
+    let mut flags = nix::sched::CloneFlags::empty();
+    for n in namespaces.iter().filter(|n| n.path().is_none()) {
+        flags |= ns::clone_flag(n.typ());
+    }
+    ns::unshare(flags)?;
+    if flags.contains(nix::sched::CloneFlags::CLONE_NEWUSER) {
+        chan.send("maps", "")?;
+        chan.expect("maps-ok")?;
+        let root_uid = Uid::from_raw(0);
+        let root_gid = Gid::from_raw(0);
+        nix::unistd::setresgid(root_gid, root_gid, root_gid)
+            .ctx(|| "become gid 0 in the new user namespace (is 0 mapped?)".to_string())?;
+        nix::unistd::setresuid(root_uid, root_uid, root_uid)
+            .ctx(|| "become uid 0 in the new user namespace (is 0 mapped?)".to_string())?;
+    }
+    let in_user_ns = namespaces
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::User);
+    let new_cgroup_ns = flags.contains(nix::sched::CloneFlags::CLONE_NEWCGROUP);
+    match proc_::fork()? {
+        ForkResult::Child => {
+            let mut chan = chan.try_clone_for_child()?;
+            let result = container_init(ctx, &mut chan, in_user_ns, new_cgroup_ns);
+            exit_with(&mut chan, result.map(|never| match never {}))
+        }
+        ForkResult::Parent { child } => chan.send("pid", &child.as_raw().to_string()),
+    }
+}
+
+enum Never {}
+
+fn container_init(
+    ctx: InitContext,
+    chan: &mut Chan,
+    in_user_ns: bool,
+    new_cgroup_ns: bool,
+) -> Result<Never> {
+    let spec = &ctx.spec;
+    let process = spec.process().as_ref().expect("validated");
+    nix::unistd::setsid().ctx(|| "setsid".to_string())?;
+    // Device nodes and mount points get exactly the modes the config gives.
+    nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+
+    rootfs::prepare(&rootfs::RootfsPlan {
+        spec,
+        rootfs: &ctx.rootfs,
+        bundle: &ctx.bundle,
+        cgroup: &ctx.cgroup,
+        new_cgroup_ns,
+        in_user_ns,
+    })?;
+    let linux = spec.linux().as_ref().expect("validated");
+    // /proc/sys answers for the namespaces of the writer, so the host's /proc (still visible
+    // here, before pivot_root) sets the container's values.
+    for (key, value) in linux.sysctl().clone().unwrap_or_default() {
+        let path = PathBuf::from("/proc/sys").join(key.replace('.', "/"));
+        std::fs::write(&path, &value)
+            .map_err(|e| Error::Init(format!("linux.sysctl {key}={value}: {e}")))?;
+    }
+    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        nix::unistd::sethostname(h).ctx(|| format!("hostname: sethostname {h:?}"))?;
+    }
+    if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
+        std::fs::write("/proc/sys/kernel/domainname", d)
+            .map_err(|e| Error::Init(format!("domainname {d:?}: {e}")))?;
+    }
+
+    // hullrt runs the createRuntime hooks now, in the runtime's namespaces.
+    chan.send("prestart", "")?;
+    let state_json = chan.expect("go")?;
+    if let Some(hooks) = spec.hooks().as_ref().and_then(|h| h.create_container().clone()) {
+        crate::hooks::run_all("createContainer", &hooks, &state_json)?;
+    }
+
+    // Opened read-write, a fifo never blocks at open and keeps a reader alive for `start`'s
+    // non-blocking write; the read below is what waits.
+    let mut fifo = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(&ctx.fifo)
+        .at("open exec fifo", &ctx.fifo)?;
+
+    rootfs::pivot(&ctx.rootfs)?;
+    rootfs::finish(spec)?;
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
+
+    process::set_rlimits(&process.rlimits().clone().unwrap_or_default())?;
+    if let Some(adj) = process.oom_score_adj() {
+        process::set_oom_score_adj(adj)?;
+    }
+    let args = process.args().clone().expect("validated");
+    let env = process.env().clone().unwrap_or_default();
+    let program = proc_::find_executable(&args[0], &env).map_err(Error::Init)?;
+    if let Some(console) = &ctx.console {
+        attach_console(console)?;
+    }
+
+    chan.send("ready", "")?;
+    wait_for_start(&mut fifo)?;
+    drop(fifo);
+
+    if let Some(hooks) = spec.hooks().as_ref().and_then(|h| h.start_container().clone()) {
+        let state = state_json.replace("\"creating\"", "\"created\"");
+        crate::hooks::run_all("startContainer", &hooks, &state)?;
+    }
+    process::limit_bounding(process.capabilities())?;
+    process::switch_user(process)?;
+    process::apply_caps(process.capabilities())?;
+    nix::unistd::chdir(process.cwd())
+        .ctx(|| format!("process.cwd: chdir {}", process.cwd().display()))?;
+    if process.no_new_privileges().unwrap_or(false) {
+        process::set_no_new_privs()?;
+    }
+    proc_::cloexec_from_3(&[]);
+    exec(&program, &args, &env)
+}
+
+fn wait_for_start(fifo: &mut File) -> Result<()> {
+    let mut byte = [0u8; 1];
+    loop {
+        match fifo.read(&mut byte) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io("read exec fifo", "exec.fifo", e)),
+        }
+    }
+}
+
+fn attach_console(console: &OwnedFd) -> Result<()> {
+    let fd = console.as_raw_fd();
+    // SAFETY: ioctl TIOCSCTTY on a pty slave we own; we are a session leader after setsid.
+    let rc = unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) };
+    nix::errno::Errno::result(rc).ctx(|| "make the pty the controlling terminal".to_string())?;
+    for target in 0..3 {
+        // SAFETY: dup2 onto the stdio numbers.
+        let rc = unsafe { libc::dup2(fd, target) };
+        nix::errno::Errno::result(rc).ctx(|| format!("dup2 pty onto fd {target}"))?;
+    }
+    Ok(())
+}
+
+/// execve the program; past `start` nobody reads the sync socket any more, so a failure is
+/// reported on the container's stderr with the shell's codes (127 not found, 126 otherwise).
+fn exec(program: &std::path::Path, args: &[String], env: &[String]) -> Result<Never> {
+    let c = |s: &str| CString::new(s).map_err(|_| Error::Init(format!("{s:?} contains a NUL byte")));
+    let path = c(&program.to_string_lossy())?;
+    let argv = args.iter().map(|a| c(a)).collect::<Result<Vec<_>>>()?;
+    let envp = env.iter().map(|e| c(e)).collect::<Result<Vec<_>>>()?;
+    let err = nix::unistd::execve(&path, &argv, &envp).unwrap_err();
+    eprintln!("hullrt: exec {}: {}", program.display(), err.desc());
+    let code = if err == nix::errno::Errno::ENOENT { 127 } else { 126 };
+    // SAFETY: see exit_with.
+    unsafe { libc::_exit(code) }
+}

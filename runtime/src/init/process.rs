@@ -1,0 +1,168 @@
+//! The process's own settings, applied just before exec: rlimits, OOM score, user and groups,
+//! capabilities, no_new_privs, cwd.
+
+use std::collections::HashSet;
+use std::str::FromStr;
+
+use caps::{CapSet, Capability as Cap, CapsHashSet};
+use nix::unistd::{Gid, Uid};
+use oci_spec::runtime::{Capabilities, LinuxCapabilities, PosixRlimit, Process};
+
+use crate::error::{Error, Result, SysContext};
+
+pub fn rlimit_resource(name: &str) -> Option<libc::__rlimit_resource_t> {
+    Some(match name {
+        "RLIMIT_AS" => libc::RLIMIT_AS,
+        "RLIMIT_CORE" => libc::RLIMIT_CORE,
+        "RLIMIT_CPU" => libc::RLIMIT_CPU,
+        "RLIMIT_DATA" => libc::RLIMIT_DATA,
+        "RLIMIT_FSIZE" => libc::RLIMIT_FSIZE,
+        "RLIMIT_LOCKS" => libc::RLIMIT_LOCKS,
+        "RLIMIT_MEMLOCK" => libc::RLIMIT_MEMLOCK,
+        "RLIMIT_MSGQUEUE" => libc::RLIMIT_MSGQUEUE,
+        "RLIMIT_NICE" => libc::RLIMIT_NICE,
+        "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
+        "RLIMIT_NPROC" => libc::RLIMIT_NPROC,
+        "RLIMIT_RSS" => libc::RLIMIT_RSS,
+        "RLIMIT_RTPRIO" => libc::RLIMIT_RTPRIO,
+        "RLIMIT_RTTIME" => libc::RLIMIT_RTTIME,
+        "RLIMIT_SIGPENDING" => libc::RLIMIT_SIGPENDING,
+        "RLIMIT_STACK" => libc::RLIMIT_STACK,
+        _ => return None,
+    })
+}
+
+pub fn set_rlimits(limits: &[PosixRlimit]) -> Result<()> {
+    for l in limits {
+        let name = l.typ().to_string();
+        let res = rlimit_resource(&name)
+            .ok_or_else(|| Error::Unsupported(format!("process.rlimits: unknown type {name}")))?;
+        let lim = libc::rlimit {
+            rlim_cur: l.soft(),
+            rlim_max: l.hard(),
+        };
+        // SAFETY: setrlimit with a valid resource and a pointer to a local struct.
+        let rc = unsafe { libc::setrlimit(res, &lim) };
+        nix::errno::Errno::result(rc).ctx(|| {
+            format!(
+                "process.rlimits: set {name} to soft {} hard {}",
+                l.soft(),
+                l.hard()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+pub fn set_oom_score_adj(value: i32) -> Result<()> {
+    std::fs::write("/proc/self/oom_score_adj", value.to_string()).map_err(|e| {
+        Error::Init(format!(
+            "process.oomScoreAdj: write {value} to /proc/self/oom_score_adj: {e}"
+        ))
+    })
+}
+
+fn to_caps(set: &Option<Capabilities>, field: &str) -> Result<CapsHashSet> {
+    let mut out = HashSet::new();
+    for c in set.clone().unwrap_or_default() {
+        let name = serde_json::to_value(c)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let cap = Cap::from_str(&name).map_err(|_| {
+            Error::Unsupported(format!(
+                "process.capabilities.{field}: {name} is unknown to this kernel interface"
+            ))
+        })?;
+        out.insert(cap);
+    }
+    Ok(out)
+}
+
+/// Drop from the bounding set what the config does not list. Needs CAP_SETPCAP, so it runs
+/// before the user switch.
+pub fn limit_bounding(caps: &Option<LinuxCapabilities>) -> Result<()> {
+    let Some(c) = caps else { return Ok(()) };
+    let keep = to_caps(c.bounding(), "bounding")?;
+    for cap in caps::all() {
+        if !keep.contains(&cap) && caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false) {
+            caps::drop(None, CapSet::Bounding, cap)
+                .map_err(|e| Error::Init(format!("drop {cap} from the bounding set: {e}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// Switch to the configured user and groups, keeping capabilities across setuid so the
+/// configured sets can be applied afterwards.
+pub fn switch_user(p: &Process) -> Result<()> {
+    let user = p.user();
+    let keep = user.uid() != 0;
+    if keep {
+        // SAFETY: prctl with integer arguments only.
+        unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) };
+    }
+    let groups: Vec<Gid> = user
+        .additional_gids()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(Gid::from_raw)
+        .collect();
+    nix::unistd::setgroups(&groups)
+        .ctx(|| format!("process.user.additionalGids: setgroups {groups:?}"))?;
+    let gid = Gid::from_raw(user.gid());
+    nix::unistd::setresgid(gid, gid, gid).ctx(|| format!("process.user.gid: setgid {gid}"))?;
+    let uid = Uid::from_raw(user.uid());
+    nix::unistd::setresuid(uid, uid, uid).ctx(|| format!("process.user.uid: setuid {uid}"))?;
+    if keep {
+        // SAFETY: as above.
+        unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) };
+    }
+    if let Some(mask) = user.umask() {
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
+    }
+    Ok(())
+}
+
+/// Apply the effective, permitted, inheritable and ambient sets. The order keeps each capset(2)
+/// call legal: inheritable while permitted is still full, effective before permitted shrinks
+/// below it, ambient last (it needs the capability in both permitted and inheritable).
+pub fn apply_caps(caps: &Option<LinuxCapabilities>) -> Result<()> {
+    let Some(c) = caps else { return Ok(()) };
+    let set = |which: CapSet, value: &CapsHashSet, field: &str| {
+        caps::set(None, which, value)
+            .map_err(|e| Error::Init(format!("process.capabilities.{field}: {e}")))
+    };
+    let effective = to_caps(c.effective(), "effective")?;
+    let permitted = to_caps(c.permitted(), "permitted")?;
+    let inheritable = to_caps(c.inheritable(), "inheritable")?;
+    let ambient = to_caps(c.ambient(), "ambient")?;
+    if !effective.is_subset(&permitted) {
+        return Err(Error::Init(
+            "process.capabilities: effective must be a subset of permitted".into(),
+        ));
+    }
+    set(CapSet::Inheritable, &inheritable, "inheritable")?;
+    set(CapSet::Effective, &effective, "effective")?;
+    set(CapSet::Permitted, &permitted, "permitted")?;
+    caps::clear(None, CapSet::Ambient)
+        .map_err(|e| Error::Init(format!("process.capabilities.ambient: clear: {e}")))?;
+    for cap in ambient {
+        // The kernel refuses an ambient capability that is not both permitted and
+        // inheritable; runc skips those too rather than failing the container.
+        if permitted.contains(&cap) && inheritable.contains(&cap) {
+            caps::raise(None, CapSet::Ambient, cap)
+                .map_err(|e| Error::Init(format!("process.capabilities.ambient: {cap}: {e}")))?;
+        }
+    }
+    Ok(())
+}
+
+pub fn set_no_new_privs() -> Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    let rc = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+    nix::errno::Errno::result(rc)
+        .map(drop)
+        .ctx(|| "process.noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS)".to_string())
+}

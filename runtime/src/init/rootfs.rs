@@ -1,0 +1,343 @@
+//! The container's filesystem, built inside its own mount namespace: the rootfs bind, the
+//! config's mounts, device nodes, then pivot_root and the masked and read-only paths.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+
+use nix::mount::MsFlags;
+use nix::sys::stat::{makedev, mknod, Mode, SFlag};
+use oci_spec::runtime::{LinuxDevice, LinuxDeviceType, Mount, Spec};
+
+use super::options;
+use crate::cgroups::{CgroupLocation, CgroupVersion};
+use crate::error::{Error, IoContext, Result, SysContext};
+use crate::sys::{fs::secure_join, mount};
+
+pub struct RootfsPlan<'a> {
+    pub spec: &'a Spec,
+    pub rootfs: &'a Path,
+    pub bundle: &'a Path,
+    pub cgroup: &'a CgroupLocation,
+    pub new_cgroup_ns: bool,
+    pub in_user_ns: bool,
+}
+
+/// Everything before pivot_root.
+pub fn prepare(plan: &RootfsPlan) -> Result<()> {
+    let linux = plan.spec.linux().as_ref().expect("validated");
+    // Our mounts must not leak back to the host: make the whole tree a slave (or what the
+    // config asks) before touching anything.
+    let prop = match linux.rootfs_propagation().as_deref() {
+        None | Some("") => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        Some(p) => options::propagation(p).expect("validated") | MsFlags::MS_REC,
+    };
+    mount::propagation(Path::new("/"), prop)?;
+    // pivot_root needs the new root to be a mount point.
+    mount::bind(plan.rootfs, plan.rootfs, true)?;
+    // A shared mount as the new root's parent makes pivot_root fail; a private rootfs mount
+    // keeps the container's own mounts from propagating anywhere.
+    mount::propagation(plan.rootfs, MsFlags::MS_PRIVATE | MsFlags::MS_REC)?;
+
+    let mounts = plan.spec.mounts().clone().unwrap_or_default();
+    for m in &mounts {
+        mount_one(plan, m)?;
+    }
+    let dev_is_bound = mounts.iter().any(|m| {
+        m.destination() == Path::new("/dev") && options::parse(&opts(m)).bind
+    });
+    if !dev_is_bound {
+        let dev = secure_join(plan.rootfs, Path::new("/dev"))?;
+        fs::create_dir_all(&dev).at("create", &dev)?;
+        for d in default_devices() {
+            make_device(plan, &d)?;
+        }
+        dev_symlinks(&dev)?;
+    }
+    for d in linux.devices().clone().unwrap_or_default() {
+        make_device(plan, &d)?;
+    }
+    Ok(())
+}
+
+fn opts(m: &Mount) -> Vec<String> {
+    m.options().clone().unwrap_or_default()
+}
+
+fn mount_one(plan: &RootfsPlan, m: &Mount) -> Result<()> {
+    let o = options::parse(&opts(m));
+    let dest = secure_join(plan.rootfs, m.destination())?;
+    let typ = m.typ().clone().unwrap_or_default();
+    if o.bind || typ == "bind" {
+        let src = m.source().clone().expect("validated");
+        let src = if src.is_absolute() {
+            src
+        } else {
+            plan.bundle.join(src)
+        };
+        let meta = fs::metadata(&src).at("bind mount source", &src)?;
+        if meta.is_dir() {
+            fs::create_dir_all(&dest).at("create mount point", &dest)?;
+        } else {
+            touch(&dest)?;
+        }
+        mount::bind(&src, &dest, o.recursive)?;
+        let extra = o.flags & !MsFlags::MS_REMOUNT;
+        if !extra.is_empty() {
+            remount_keeping_locked(&dest, extra)?;
+        }
+    } else if typ == "cgroup" || typ == "cgroup2" {
+        mount_cgroup(plan, &dest, &o)?;
+    } else {
+        fs::create_dir_all(&dest).at("create mount point", &dest)?;
+        let source = m.source().clone().unwrap_or_else(|| PathBuf::from(&typ));
+        let data = o.data_string();
+        mount::mount(
+            Some(&source),
+            &dest,
+            Some(&typ),
+            o.flags,
+            data.as_deref(),
+        )?;
+    }
+    if !o.propagation.is_empty() {
+        mount::propagation(&dest, o.propagation)?;
+    }
+    Ok(())
+}
+
+/// A read-only or nosuid re-mount of a bind mount; inside a user namespace the kernel refuses
+/// to drop flags the original mount had (they are "locked"), so carry them over.
+fn remount_keeping_locked(dest: &Path, flags: MsFlags) -> Result<()> {
+    match mount::remount_bind(dest, flags) {
+        Err(Error::Sys {
+            source: nix::errno::Errno::EPERM,
+            ..
+        }) => {
+            let st = nix::sys::statvfs::statvfs(dest)
+                .ctx(|| format!("statvfs {}", dest.display()))?;
+            use nix::sys::statvfs::FsFlags;
+            let mut locked = MsFlags::empty();
+            for (f, m) in [
+                (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+                (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+                (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+                (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+                (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+                (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+            ] {
+                if st.flags().contains(f) {
+                    locked |= m;
+                }
+            }
+            mount::remount_bind(dest, flags | locked)
+        }
+        other => other,
+    }
+}
+
+/// `/sys/fs/cgroup` inside: the container's own cgroup seen as the root. With a cgroup
+/// namespace a fresh cgroup mount shows exactly that; without one, bind the container's
+/// directories so the host's tree stays hidden.
+fn mount_cgroup(plan: &RootfsPlan, dest: &Path, o: &options::MountOptions) -> Result<()> {
+    fs::create_dir_all(dest).at("create mount point", dest)?;
+    let ro = o.flags.contains(MsFlags::MS_RDONLY);
+    let flags = o.flags & !MsFlags::MS_RDONLY;
+    match plan.cgroup.version {
+        CgroupVersion::V2 => {
+            if plan.new_cgroup_ns {
+                mount::mount(Some(Path::new("cgroup2")), dest, Some("cgroup2"), o.flags, None)
+            } else {
+                mount::bind(&plan.cgroup.dirs[0], dest, false)?;
+                if ro {
+                    remount_keeping_locked(dest, MsFlags::MS_RDONLY)?;
+                }
+                Ok(())
+            }
+        }
+        CgroupVersion::V1 => {
+            mount::mount(
+                Some(Path::new("tmpfs")),
+                dest,
+                Some("tmpfs"),
+                flags,
+                Some("mode=755"),
+            )?;
+            let hierarchies = crate::cgroups::v1_hierarchies()?;
+            for (mountpoint, controllers) in &hierarchies {
+                let Some(name) = mountpoint.file_name() else {
+                    continue;
+                };
+                let sub = dest.join(name);
+                fs::create_dir_all(&sub).at("create mount point", &sub)?;
+                if plan.new_cgroup_ns {
+                    mount::mount(
+                        Some(Path::new("cgroup")),
+                        &sub,
+                        Some("cgroup"),
+                        o.flags,
+                        Some(&controllers.join(",")),
+                    )?;
+                } else if let Some(dir) = plan.cgroup.dirs.iter().find(|d| d.starts_with(mountpoint)) {
+                    mount::bind(dir, &sub, false)?;
+                    if ro {
+                        remount_keeping_locked(&sub, MsFlags::MS_RDONLY)?;
+                    }
+                }
+                // `cpu,cpuacct` mounted together: also reachable as `cpu` and `cpuacct`.
+                if controllers.len() > 1 {
+                    for c in controllers {
+                        let link = dest.join(c);
+                        if !link.exists() {
+                            symlink(name, &link).at("create symlink", &link)?;
+                        }
+                    }
+                }
+            }
+            if ro {
+                mount::mount(
+                    None,
+                    dest,
+                    None,
+                    MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | flags,
+                    Some("mode=755"),
+                )?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn touch(path: &Path) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).at("create", parent)?;
+    }
+    if !path.exists() {
+        fs::File::create(path).at("create mount point", path)?;
+    }
+    Ok(())
+}
+
+fn dev(path: &str, major: i64, minor: i64) -> LinuxDevice {
+    let mut d = LinuxDevice::default();
+    d.set_path(PathBuf::from(path));
+    d.set_typ(LinuxDeviceType::C);
+    d.set_major(major);
+    d.set_minor(minor);
+    d.set_file_mode(Some(0o666));
+    d
+}
+
+/// The nodes every container gets (OCI runtime spec, "Default Devices").
+pub fn default_devices() -> Vec<LinuxDevice> {
+    vec![
+        dev("/dev/null", 1, 3),
+        dev("/dev/zero", 1, 5),
+        dev("/dev/full", 1, 7),
+        dev("/dev/random", 1, 8),
+        dev("/dev/urandom", 1, 9),
+        dev("/dev/tty", 5, 0),
+    ]
+}
+
+/// mknod as the config says; inside a user namespace mknod is not allowed, so bind-mount the
+/// host's node instead (as runc does).
+fn make_device(plan: &RootfsPlan, d: &LinuxDevice) -> Result<()> {
+    let dest = secure_join(plan.rootfs, d.path())?;
+    if let Some(parent) = dest.parent() {
+        fs::create_dir_all(parent).at("create", parent)?;
+    }
+    if plan.in_user_ns {
+        touch(&dest)?;
+        return mount::bind(d.path(), &dest, false);
+    }
+    let kind = match d.typ() {
+        LinuxDeviceType::C | LinuxDeviceType::U => SFlag::S_IFCHR,
+        LinuxDeviceType::B => SFlag::S_IFBLK,
+        LinuxDeviceType::P => SFlag::S_IFIFO,
+        LinuxDeviceType::A => {
+            return Err(Error::Init(format!(
+                "linux.devices {}: type \"a\" is only valid in cgroup rules",
+                d.path().display()
+            )))
+        }
+    };
+    let _ = fs::remove_file(&dest);
+    let mode = Mode::from_bits_truncate(d.file_mode().unwrap_or(0o666) & 0o7777);
+    mknod(
+        &dest,
+        kind,
+        mode,
+        makedev(d.major() as u64, d.minor() as u64),
+    )
+    .ctx(|| format!("mknod {}", dest.display()))?;
+    let uid = d.uid().map(nix::unistd::Uid::from_raw);
+    let gid = d.gid().map(nix::unistd::Gid::from_raw);
+    if uid.is_some() || gid.is_some() {
+        nix::unistd::chown(&dest, uid, gid).ctx(|| format!("chown {}", dest.display()))?;
+    }
+    Ok(())
+}
+
+fn dev_symlinks(dev: &Path) -> Result<()> {
+    for (link, target) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+        ("ptmx", "pts/ptmx"),
+    ] {
+        let path = dev.join(link);
+        if path.symlink_metadata().is_ok() {
+            continue;
+        }
+        symlink(target, &path).at("create symlink", &path)?;
+    }
+    Ok(())
+}
+
+/// Swap the root: afterwards `/` is the rootfs and the host's tree is gone from this namespace.
+pub fn pivot(rootfs: &Path) -> Result<()> {
+    nix::unistd::chdir(rootfs).ctx(|| format!("chdir {}", rootfs.display()))?;
+    // pivot_root(".", ".") stacks the old root on top of the new one; unmounting "." then
+    // removes it without needing a directory for it inside the rootfs.
+    mount::pivot_root(Path::new("."), Path::new("."))?;
+    mount::propagation(Path::new("."), MsFlags::MS_SLAVE | MsFlags::MS_REC)?;
+    mount::detach(Path::new("."))?;
+    nix::unistd::chdir("/").ctx(|| "chdir / after pivot_root".to_string())
+}
+
+/// After pivot_root: hide the masked paths and freeze the read-only ones.
+pub fn finish(spec: &Spec) -> Result<()> {
+    let linux = spec.linux().as_ref().expect("validated");
+    for p in linux.masked_paths().clone().unwrap_or_default() {
+        mask(Path::new(&p))?;
+    }
+    for p in linux.readonly_paths().clone().unwrap_or_default() {
+        let path = Path::new(&p);
+        if !path.exists() {
+            continue;
+        }
+        mount::bind(path, path, true)?;
+        remount_keeping_locked(path, MsFlags::MS_RDONLY | MsFlags::MS_REC)?;
+    }
+    if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
+        remount_keeping_locked(Path::new("/"), MsFlags::MS_RDONLY)?;
+    }
+    Ok(())
+}
+
+fn mask(path: &Path) -> Result<()> {
+    match fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("mask", path, e)),
+        Ok(m) if m.is_dir() => mount::mount(
+            Some(Path::new("tmpfs")),
+            path,
+            Some("tmpfs"),
+            MsFlags::MS_RDONLY,
+            None,
+        ),
+        Ok(_) => mount::bind(Path::new("/dev/null"), path, false),
+    }
+}

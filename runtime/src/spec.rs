@@ -1,0 +1,468 @@
+//! Loading and validating a bundle's `config.json` (through the `oci-spec` types).
+//!
+//! Properties the spec defines but hullrt does not implement are refused by name: a container
+//! that silently runs without its seccomp filter is worse than one that does not start.
+//! Properties unknown to the spec are ignored, as the spec requires.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use crate::error::{Error, Result};
+
+pub const CONFIG: &str = "config.json";
+/// The runtime spec version hullrt implements (what `state` reports and `features` allows).
+pub const OCI_VERSION: &str = "1.1.0";
+
+/// A loaded bundle: its absolute directory, the parsed config and the absolute rootfs path.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub dir: PathBuf,
+    pub spec: Spec,
+    pub rootfs: PathBuf,
+}
+
+pub fn load_bundle(dir: &Path) -> Result<Bundle> {
+    let dir = fs::canonicalize(dir).map_err(|e| Error::Bundle {
+        path: dir.to_path_buf(),
+        reason: format!("cannot open bundle directory: {e}"),
+    })?;
+    if !dir.is_dir() {
+        return Err(Error::Bundle {
+            path: dir,
+            reason: "not a directory".into(),
+        });
+    }
+    let file = dir.join(CONFIG);
+    let text = fs::read_to_string(&file).map_err(|e| Error::Config {
+        file: file.clone(),
+        reason: format!("cannot read: {e}"),
+    })?;
+    let spec = parse(&text).map_err(|reason| Error::Config {
+        file: file.clone(),
+        reason,
+    })?;
+    validate(&spec).map_err(|reason| Error::Config {
+        file: file.clone(),
+        reason,
+    })?;
+    let root = spec.root().as_ref().expect("validated");
+    let rootfs = if root.path().is_absolute() {
+        root.path().clone()
+    } else {
+        dir.join(root.path())
+    };
+    if !rootfs.is_dir() {
+        return Err(Error::Config {
+            file,
+            reason: format!("root.path {} is not a directory", rootfs.display()),
+        });
+    }
+    Ok(Bundle { dir, spec, rootfs })
+}
+
+/// serde_json's message already carries "at line L column C".
+pub fn parse(text: &str) -> std::result::Result<Spec, String> {
+    serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))
+}
+
+/// The pure checks; the error names the field at fault.
+pub fn validate(spec: &Spec) -> std::result::Result<(), String> {
+    if !spec.version().starts_with("1.") {
+        return Err(format!(
+            "ociVersion {:?} is not supported (hullrt implements 1.x)",
+            spec.version()
+        ));
+    }
+    let process = spec.process().as_ref().ok_or("process is required")?;
+    match process.args() {
+        Some(args) if !args.is_empty() && !args[0].is_empty() => {}
+        _ => return Err("process.args must name a program".into()),
+    }
+    if !process.cwd().is_absolute() {
+        return Err(format!(
+            "process.cwd {:?} must be an absolute path",
+            process.cwd()
+        ));
+    }
+    let root = spec.root().as_ref().ok_or("root is required")?;
+    if root.path().as_os_str().is_empty() {
+        return Err("root.path must not be empty".into());
+    }
+    unsupported(spec)?;
+    validate_namespaces(spec)?;
+    validate_mounts(spec)?;
+    validate_hooks(spec)?;
+    Ok(())
+}
+
+fn refuse(field: &str) -> std::result::Result<(), String> {
+    Err(format!("{field} is not supported by hullrt"))
+}
+
+fn unsupported(spec: &Spec) -> std::result::Result<(), String> {
+    let non_empty = |s: &Option<String>| s.as_deref().is_some_and(|s| !s.is_empty());
+    if spec.solaris().is_some() {
+        return refuse("solaris");
+    }
+    if spec.windows().is_some() {
+        return refuse("windows");
+    }
+    if spec.vm().is_some() {
+        return refuse("vm");
+    }
+    if spec.zos().is_some() {
+        return refuse("zos");
+    }
+    if let Some(p) = spec.process() {
+        if non_empty(p.apparmor_profile()) {
+            return refuse("process.apparmorProfile");
+        }
+        if non_empty(p.selinux_label()) {
+            return refuse("process.selinuxLabel");
+        }
+        if p.io_priority().is_some() {
+            return refuse("process.ioPriority");
+        }
+        if p.scheduler().is_some() {
+            return refuse("process.scheduler");
+        }
+        if p.exec_cpu_affinity().is_some() {
+            return refuse("process.execCPUAffinity");
+        }
+        if p.command_line().is_some() {
+            return refuse("process.commandLine");
+        }
+    }
+    let Some(linux) = spec.linux() else {
+        return Err("linux is required: hullrt runs Linux containers".into());
+    };
+    if linux.seccomp().is_some() {
+        return refuse("linux.seccomp");
+    }
+    if linux.intel_rdt().is_some() {
+        return refuse("linux.intelRdt");
+    }
+    if linux.personality().is_some() {
+        return refuse("linux.personality");
+    }
+    if linux.memory_policy().is_some() {
+        return refuse("linux.memoryPolicy");
+    }
+    if linux.time_offsets().is_some() {
+        return refuse("linux.timeOffsets");
+    }
+    if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
+        return refuse("linux.netDevices");
+    }
+    if non_empty(linux.mount_label()) {
+        return refuse("linux.mountLabel");
+    }
+    if let Some(p) = linux.rootfs_propagation() {
+        if !matches!(
+            p.as_str(),
+            "" | "private" | "rprivate" | "slave" | "rslave" | "shared" | "rshared" | "unbindable" | "runbindable"
+        ) {
+            return Err(format!("linux.rootfsPropagation {p:?} is not a propagation mode"));
+        }
+    }
+    Ok(())
+}
+
+fn validate_namespaces(spec: &Spec) -> std::result::Result<(), String> {
+    let linux = spec.linux().as_ref().expect("checked");
+    let namespaces = linux.namespaces().clone().unwrap_or_default();
+    let mut seen = HashSet::new();
+    for ns in &namespaces {
+        if !seen.insert(ns.typ()) {
+            return Err(format!(
+                "linux.namespaces lists {} twice",
+                ns_name(ns.typ())
+            ));
+        }
+        if ns.typ() == LinuxNamespaceType::Time {
+            return refuse("linux.namespaces type time");
+        }
+        if let Some(path) = ns.path() {
+            if !path.is_absolute() {
+                return Err(format!(
+                    "linux.namespaces {} path {:?} must be absolute",
+                    ns_name(ns.typ()),
+                    path
+                ));
+            }
+        }
+    }
+    if !seen.contains(&LinuxNamespaceType::Mount) {
+        return Err("linux.namespaces must include mount: hullrt sets up the rootfs in a mount namespace of its own".into());
+    }
+    let new = |t| namespaces.iter().any(|n| n.typ() == t && n.path().is_none());
+    let has = |t| seen.contains(&t);
+    let maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
+        || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
+    if new(LinuxNamespaceType::User) && !maps {
+        return Err("linux.uidMappings and linux.gidMappings are required with a new user namespace".into());
+    }
+    if maps && !new(LinuxNamespaceType::User) {
+        return Err("linux.uidMappings/gidMappings need a new user namespace in linux.namespaces".into());
+    }
+    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
+        return Err("hostname needs a uts namespace in linux.namespaces".into());
+    }
+    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
+        return Err("domainname needs a uts namespace in linux.namespaces".into());
+    }
+    for key in linux.sysctl().clone().unwrap_or_default().keys() {
+        let needs = sysctl_namespace(key)
+            .ok_or_else(|| format!("linux.sysctl {key:?} is not namespaced: it would change the host"))?;
+        if !has(needs) {
+            return Err(format!(
+                "linux.sysctl {key:?} needs a {} namespace in linux.namespaces",
+                ns_name(needs)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Which namespace a sysctl belongs to, or None for host-wide ones (refused).
+pub fn sysctl_namespace(key: &str) -> Option<LinuxNamespaceType> {
+    const IPC: [&str; 8] = [
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    if IPC.contains(&key) || key.starts_with("fs.mqueue.") {
+        Some(LinuxNamespaceType::Ipc)
+    } else if key.starts_with("net.") {
+        Some(LinuxNamespaceType::Network)
+    } else if key == "kernel.hostname" || key == "kernel.domainname" {
+        Some(LinuxNamespaceType::Uts)
+    } else {
+        None
+    }
+}
+
+pub fn ns_name(t: LinuxNamespaceType) -> &'static str {
+    match t {
+        LinuxNamespaceType::Mount => "mount",
+        LinuxNamespaceType::Cgroup => "cgroup",
+        LinuxNamespaceType::Uts => "uts",
+        LinuxNamespaceType::Ipc => "ipc",
+        LinuxNamespaceType::User => "user",
+        LinuxNamespaceType::Pid => "pid",
+        LinuxNamespaceType::Network => "network",
+        LinuxNamespaceType::Time => "time",
+    }
+}
+
+fn validate_mounts(spec: &Spec) -> std::result::Result<(), String> {
+    for (i, m) in spec.mounts().clone().unwrap_or_default().iter().enumerate() {
+        if !m.destination().is_absolute() {
+            return Err(format!(
+                "mounts[{i}].destination {:?} must be an absolute path",
+                m.destination()
+            ));
+        }
+        if m.uid_mappings().is_some() || m.gid_mappings().is_some() {
+            return refuse(&format!("mounts[{i}].uidMappings (idmapped mounts)"));
+        }
+        let bind = m
+            .options()
+            .as_ref()
+            .is_some_and(|o| o.iter().any(|o| o == "bind" || o == "rbind"))
+            || m.typ().as_deref() == Some("bind");
+        if bind && m.source().is_none() {
+            return Err(format!("mounts[{i}] is a bind mount without a source"));
+        }
+        if !bind && m.typ().as_deref().unwrap_or("").is_empty() {
+            return Err(format!("mounts[{i}] ({:?}) needs a type", m.destination()));
+        }
+    }
+    Ok(())
+}
+
+fn validate_hooks(spec: &Spec) -> std::result::Result<(), String> {
+    let Some(hooks) = spec.hooks() else {
+        return Ok(());
+    };
+    #[allow(deprecated)]
+    let lists = [
+        ("prestart", hooks.prestart()),
+        ("createRuntime", hooks.create_runtime()),
+        ("createContainer", hooks.create_container()),
+        ("startContainer", hooks.start_container()),
+        ("poststart", hooks.poststart()),
+        ("poststop", hooks.poststop()),
+    ];
+    for (kind, list) in lists {
+        for (i, h) in list.clone().unwrap_or_default().iter().enumerate() {
+            if !h.path().is_absolute() {
+                return Err(format!("hooks.{kind}[{i}].path {:?} must be absolute", h.path()));
+            }
+            if h.timeout().is_some_and(|t| t <= 0) {
+                return Err(format!("hooks.{kind}[{i}].timeout must be positive"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The config `hullrt spec` writes: runc's default, but with `terminal: false` so that it runs
+/// unchanged from scripts and tests.
+pub fn default_config() -> serde_json::Value {
+    serde_json::json!({
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": false,
+            "user": {"uid": 0, "gid": 0},
+            "args": ["sh"],
+            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
+            "cwd": "/",
+            "capabilities": {
+                "bounding": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+                "effective": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+                "permitted": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+                "ambient": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+            },
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+            "noNewPrivileges": true
+        },
+        "root": {"path": "rootfs", "readonly": true},
+        "hostname": "hull",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
+            {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}
+        ],
+        "linux": {
+            "resources": {"devices": [{"allow": false, "access": "rwm"}]},
+            "namespaces": [
+                {"type": "pid"}, {"type": "network"}, {"type": "ipc"},
+                {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}
+            ],
+            "maskedPaths": [
+                "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
+                "/proc/scsi"
+            ],
+            "readonlyPaths": [
+                "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"
+            ]
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn base() -> serde_json::Value {
+        default_config()
+    }
+
+    fn check(v: &serde_json::Value) -> std::result::Result<(), String> {
+        let spec = parse(&v.to_string())?;
+        validate(&spec)
+    }
+
+    #[test]
+    fn the_default_config_is_valid() {
+        check(&base()).unwrap();
+    }
+
+    #[test]
+    fn malformed_json_says_where() {
+        let err = parse("{\"ociVersion\":").unwrap_err();
+        assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn unsupported_fields_are_named() {
+        let cases = [
+            ("/linux/seccomp", serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW"}), "linux.seccomp"),
+            ("/linux/intelRdt", serde_json::json!({"closID": "x"}), "linux.intelRdt"),
+            ("/process/apparmorProfile", serde_json::json!("p"), "process.apparmorProfile"),
+            ("/linux/mountLabel", serde_json::json!("l"), "linux.mountLabel"),
+        ];
+        for (ptr, value, name) in cases {
+            let mut v = base();
+            let (parent, key) = ptr.rsplit_once('/').unwrap();
+            v.pointer_mut(parent).unwrap()[key] = value;
+            let err = check(&v).unwrap_err();
+            assert!(err.contains(name) && err.contains("not supported"), "{err}");
+        }
+    }
+
+    #[test]
+    fn namespace_rules() {
+        let mut v = base();
+        v["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}, {"type": "mount"}]);
+        assert!(check(&v).unwrap_err().contains("twice"));
+        let mut v = base();
+        v["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}, {"type": "user"}, {"type": "uts"}]);
+        assert!(check(&v).unwrap_err().contains("uidMappings"));
+        let mut v = base();
+        v["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}]);
+        assert!(check(&v).unwrap_err().contains("hostname"));
+        let mut v = base();
+        v["linux"]["sysctl"] = serde_json::json!({"vm.swappiness": "1"});
+        assert!(check(&v).unwrap_err().contains("vm.swappiness"));
+    }
+
+    #[test]
+    fn empty_args_and_relative_paths() {
+        let mut v = base();
+        v["process"]["args"] = serde_json::json!([]);
+        assert!(check(&v).unwrap_err().contains("process.args"));
+        let mut v = base();
+        v["process"]["cwd"] = serde_json::json!("tmp");
+        assert!(check(&v).unwrap_err().contains("process.cwd"));
+        let mut v = base();
+        v["mounts"][0]["destination"] = serde_json::json!("proc");
+        assert!(check(&v).unwrap_err().contains("mounts[0].destination"));
+    }
+
+    proptest! {
+        #[test]
+        fn any_seccomp_section_is_refused(action in "[A-Z_]{1,20}") {
+            let mut v = base();
+            v["linux"]["seccomp"] = serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "x": action});
+            let err = check(&v).unwrap_err();
+            prop_assert!(err.contains("linux.seccomp"));
+        }
+
+        #[test]
+        fn duplicate_namespaces_are_refused(i in 0usize..6) {
+            let mut v = base();
+            let dup = v["linux"]["namespaces"][i].clone();
+            v["linux"]["namespaces"].as_array_mut().unwrap().push(dup);
+            prop_assert!(check(&v).unwrap_err().contains("twice"));
+        }
+
+        #[test]
+        fn host_wide_sysctls_are_refused(key in "(vm|kernel|fs)\\.[a-z_]{1,12}") {
+            prop_assume!(sysctl_namespace(&key).is_none());
+            let mut v = base();
+            v["linux"]["sysctl"] = serde_json::json!({ key.clone(): "1" });
+            prop_assert!(check(&v).unwrap_err().contains(&key));
+        }
+
+        #[test]
+        fn parse_never_panics(s in "\\PC{0,64}") {
+            let _ = parse(&s);
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Processes: fork, wait, exit statuses, file descriptors and executable lookup.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{ForkResult, Pid};
+
+use crate::error::{Result, SysContext};
+
+/// fork(2). hullrt is single-threaded, so the child may run ordinary Rust code until it execs.
+pub fn fork() -> Result<ForkResult> {
+    // SAFETY: hullrt never starts threads, so the child inherits a consistent heap and locks.
+    unsafe { nix::unistd::fork() }.ctx(|| "fork".to_string())
+}
+
+/// The shell convention for a wait status: the exit code, or 128 + the signal number.
+pub fn exit_code(status: WaitStatus) -> Option<i32> {
+    match status {
+        WaitStatus::Exited(_, code) => Some(code),
+        WaitStatus::Signaled(_, sig, _) => Some(128 + sig as i32),
+        _ => None,
+    }
+}
+
+/// Wait for a process to end, retrying on EINTR; returns its exit code (128+signal if killed).
+pub fn wait_exit(pid: Pid) -> Result<i32> {
+    loop {
+        match waitpid(pid, None) {
+            Ok(status) => {
+                if let Some(code) = exit_code(status) {
+                    return Ok(code);
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(crate::Error::sys(format!("wait for process {pid}"), e)),
+        }
+    }
+}
+
+/// Non-blocking reap of any child: (pid, exit code) when one has ended.
+pub fn try_reap_any() -> Option<(Pid, i32)> {
+    match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+        Ok(status) => {
+            let pid = status.pid()?;
+            exit_code(status).map(|c| (pid, c))
+        }
+        Err(_) => None,
+    }
+}
+
+/// Mark every descriptor above stderr close-on-exec, except `keep`, so the container's program
+/// inherits only its stdio (and the descriptors it is meant to have).
+pub fn cloexec_from_3(keep: &[i32]) {
+    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<i32> = entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    for fd in fds {
+        if fd > 2 && !keep.contains(&fd) {
+            // SAFETY: fcntl on an fd number we own; an already-closed fd just returns EBADF.
+            unsafe {
+                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+        }
+    }
+}
+
+/// Ask the kernel to hand orphaned descendants to us, so `run` can wait for a container init
+/// whose direct parent (the namespace-setup stage) has already exited.
+pub fn become_subreaper() -> Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    nix::errno::Errno::result(rc)
+        .map(drop)
+        .ctx(|| "prctl(PR_SET_CHILD_SUBREAPER)".to_string())
+}
+
+/// Look a program up as execvp would, in the PATH of the container's environment.
+pub fn find_executable(program: &str, env: &[String]) -> std::result::Result<PathBuf, String> {
+    if program.contains('/') {
+        let p = PathBuf::from(program);
+        return match std::fs::metadata(&p) {
+            Ok(m) if m.is_dir() => Err(format!("{program}: is a directory")),
+            Ok(_) => Ok(p),
+            Err(e) => Err(format!("{program}: {e}")),
+        };
+    }
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    for dir in path.split(':').filter(|d| !d.is_empty()) {
+        let candidate = Path::new(dir).join(program);
+        if let Ok(m) = std::fs::metadata(&candidate) {
+            if m.is_file() && m.permissions().mode() & 0o111 != 0 {
+                return Ok(candidate);
+            }
+        }
+    }
+    Err(format!("executable file {program:?} not found in $PATH"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::signal::Signal;
+
+    #[test]
+    fn exit_codes_follow_the_shell() {
+        let p = Pid::from_raw(1);
+        assert_eq!(exit_code(WaitStatus::Exited(p, 3)), Some(3));
+        assert_eq!(
+            exit_code(WaitStatus::Signaled(p, Signal::SIGKILL, false)),
+            Some(137)
+        );
+        assert_eq!(
+            exit_code(WaitStatus::Signaled(p, Signal::SIGTERM, true)),
+            Some(143)
+        );
+        assert_eq!(exit_code(WaitStatus::StillAlive), None);
+    }
+
+    #[test]
+    fn lookup_uses_the_given_path() {
+        let env = vec!["PATH=/nonexistent:/bin".to_string()];
+        assert_eq!(find_executable("sh", &env).unwrap(), PathBuf::from("/bin/sh"));
+        assert!(find_executable("no-such-program-xyz", &env)
+            .unwrap_err()
+            .contains("not found"));
+        assert!(find_executable("/", &env).unwrap_err().contains("directory"));
+    }
+}
