@@ -50,6 +50,10 @@ pub enum Error {
     Init(String),
     #[error("{0}")]
     Unsupported(String),
+    /// The program could not be started: `code` is the shell's status for it (127 not found,
+    /// 126 found but not executable).
+    #[error("{reason}")]
+    Exec { code: i32, reason: String },
     #[error("{error}; cleanup also failed: {cleanup}")]
     WithCleanup { error: Box<Error>, cleanup: String },
 }

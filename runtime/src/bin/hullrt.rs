@@ -165,6 +165,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 bundle,
                 pid_file,
                 console: pty.as_ref().map(|p| p.slave.try_clone()).transpose()?,
+                stdio: None,
             })?;
             if let (Some(socket), Some(pty)) = (&console_socket, &pty) {
                 if let Err(e) = hull_runtime::sys::pty::send_master(socket, &pty.master) {

@@ -26,6 +26,8 @@ pub struct CreateOptions {
     pub pid_file: Option<PathBuf>,
     /// The pty slave for process.terminal (the caller keeps the master).
     pub console: Option<OwnedFd>,
+    /// stdin, stdout and stderr for the container's program; None: inherit ours.
+    pub stdio: Option<[OwnedFd; 3]>,
 }
 
 /// A created container: its init pid (in the caller's PID namespace).
@@ -110,6 +112,14 @@ fn build(opts: &CreateOptions, bundle: &Bundle, dir: &StateDir, undo: &mut Undo)
         fifo: dir.fifo(),
         cgroup: location.clone(),
         console: opts.console.as_ref().map(|c| c.try_clone()).transpose().at("dup console", "pty")?,
+        stdio: match &opts.stdio {
+            Some([a, b, c]) => Some([
+                a.try_clone().at("dup stdin", "stdio")?,
+                b.try_clone().at("dup stdout", "stdio")?,
+                c.try_clone().at("dup stderr", "stdio")?,
+            ]),
+            None => None,
+        },
     };
     let stage1 = match process::fork()? {
         ForkResult::Child => {
@@ -161,6 +171,13 @@ fn build(opts: &CreateOptions, bundle: &Bundle, dir: &StateDir, undo: &mut Undo)
             }
             "ready" => break,
             "error" => return Err(Error::Init(text)),
+            "exec-error" => {
+                let (code, reason) = text.split_once(' ').unwrap_or((&text, ""));
+                return Err(Error::Exec {
+                    code: code.parse().unwrap_or(126),
+                    reason: reason.to_string(),
+                });
+            }
             other => return Err(Error::Init(format!("unexpected message {other:?} from init"))),
         }
     }

@@ -37,6 +37,7 @@ pub fn run(opts: RunOptions) -> Result<i32> {
         bundle: opts.bundle.clone(),
         pid_file: opts.pid_file.clone(),
         console: pty.as_ref().map(|p| p.slave.try_clone()).transpose().ok().flatten(),
+        stdio: None,
     })?;
     let master = pty.map(|p| p.master);
     if let (Some(socket), Some(master)) = (&opts.console_socket, &master) {

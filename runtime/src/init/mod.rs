@@ -35,6 +35,8 @@ pub struct InitContext {
     pub cgroup: CgroupLocation,
     /// The pty slave when process.terminal is set.
     pub console: Option<OwnedFd>,
+    /// stdin, stdout, stderr for the program (dup'ed onto 0, 1, 2 before exec).
+    pub stdio: Option<[OwnedFd; 3]>,
 }
 
 fn exit_with(chan: &mut Chan, result: Result<()>) -> ! {
@@ -56,6 +58,15 @@ pub fn stage1(ctx: InitContext, mut chan: Chan) -> ! {
 
 fn stage1_inner(ctx: InitContext, chan: &mut Chan) -> Result<()> {
     chan.expect("cgroup-ok")?;
+    // Opened here, while we are still the host's root: inside a user namespace the init may
+    // not be allowed into the state directory. Read-write, a fifo never blocks at open and
+    // keeps a reader alive for `start`'s non-blocking write; the init's read is what waits.
+    let fifo = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(&ctx.fifo)
+        .at("open exec fifo", &ctx.fifo)?;
     let linux = ctx.spec.linux().as_ref().expect("validated");
     let namespaces = linux.namespaces().clone().unwrap_or_default();
     // Open every namespace to join before joining any: joining the mount namespace changes
@@ -97,7 +108,7 @@ fn stage1_inner(ctx: InitContext, chan: &mut Chan) -> Result<()> {
     match proc_::fork()? {
         ForkResult::Child => {
             let mut chan = chan.try_clone_for_child()?;
-            let result = container_init(ctx, &mut chan, in_user_ns, new_cgroup_ns);
+            let result = container_init(ctx, fifo, &mut chan, in_user_ns, new_cgroup_ns);
             exit_with(&mut chan, result.map(|never| match never {}))
         }
         ForkResult::Parent { child } => chan.send("pid", &child.as_raw().to_string()),
@@ -108,6 +119,7 @@ enum Never {}
 
 fn container_init(
     ctx: InitContext,
+    mut fifo: File,
     chan: &mut Chan,
     in_user_ns: bool,
     new_cgroup_ns: bool,
@@ -149,15 +161,6 @@ fn container_init(
         crate::hooks::run_all("createContainer", &hooks, &state_json)?;
     }
 
-    // Opened read-write, a fifo never blocks at open and keeps a reader alive for `start`'s
-    // non-blocking write; the read below is what waits.
-    let mut fifo = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_CLOEXEC)
-        .open(&ctx.fifo)
-        .at("open exec fifo", &ctx.fifo)?;
-
     rootfs::pivot(&ctx.rootfs)?;
     rootfs::finish(spec)?;
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
@@ -168,7 +171,26 @@ fn container_init(
     }
     let args = process.args().clone().expect("validated");
     let env = process.env().clone().unwrap_or_default();
-    let program = proc_::find_executable(&args[0], &env).map_err(Error::Init)?;
+    let program = match proc_::find_executable(&args[0], &env) {
+        Ok(p) => p,
+        Err(reason) => {
+            let code = if reason.contains("not found") || reason.contains("No such file") {
+                127
+            } else {
+                126
+            };
+            chan.send("exec-error", &format!("{code} {reason}"))?;
+            // SAFETY: see exit_with.
+            unsafe { libc::_exit(1) }
+        }
+    };
+    if let Some(stdio) = &ctx.stdio {
+        for (target, fd) in stdio.iter().enumerate() {
+            // SAFETY: dup2 onto the stdio numbers.
+            let rc = unsafe { libc::dup2(fd.as_raw_fd(), target as i32) };
+            nix::errno::Errno::result(rc).ctx(|| format!("dup2 onto fd {target}"))?;
+        }
+    }
     if let Some(console) = &ctx.console {
         attach_console(console)?;
     }

@@ -84,6 +84,9 @@ pub fn find_executable(program: &str, env: &[String]) -> std::result::Result<Pat
         let p = PathBuf::from(program);
         return match std::fs::metadata(&p) {
             Ok(m) if m.is_dir() => Err(format!("{program}: is a directory")),
+            Ok(m) if m.permissions().mode() & 0o111 == 0 => {
+                Err(format!("{program}: permission denied"))
+            }
             Ok(_) => Ok(p),
             Err(e) => Err(format!("{program}: {e}")),
         };
