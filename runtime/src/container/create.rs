@@ -60,12 +60,24 @@ pub fn create(opts: CreateOptions) -> Result<Created> {
     }
 }
 
-fn build(opts: &CreateOptions, bundle: &Bundle, dir: &StateDir, undo: &mut Undo) -> Result<Created> {
+fn build(
+    opts: &CreateOptions,
+    bundle: &Bundle,
+    dir: &StateDir,
+    undo: &mut Undo,
+) -> Result<Created> {
     let spec = &bundle.spec;
     let linux = spec.linux().as_ref().expect("validated");
-    if spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false) && opts.console.is_none() {
+    if spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false)
+        && opts.console.is_none()
+    {
         return Err(Error::Unsupported(
-            "process.terminal is true: use `hullrt run` in a terminal or pass --console-socket".into(),
+            "process.terminal is true: use `hullrt run` in a terminal or pass --console-socket"
+                .into(),
         ));
     }
 
@@ -111,7 +123,12 @@ fn build(opts: &CreateOptions, bundle: &Bundle, dir: &StateDir, undo: &mut Undo)
         rootfs: bundle.rootfs.clone(),
         fifo: dir.fifo(),
         cgroup: location.clone(),
-        console: opts.console.as_ref().map(|c| c.try_clone()).transpose().at("dup console", "pty")?,
+        console: opts
+            .console
+            .as_ref()
+            .map(|c| c.try_clone())
+            .transpose()
+            .at("dup console", "pty")?,
         stdio: match &opts.stdio {
             Some([a, b, c]) => Some([
                 a.try_clone().at("dup stdin", "stdio")?,
@@ -147,9 +164,10 @@ fn build(opts: &CreateOptions, bundle: &Bundle, dir: &StateDir, undo: &mut Undo)
                 ours.send("maps-ok", "")?;
             }
             "pid" => {
-                let pid = Pid::from_raw(text.parse().map_err(|_| {
-                    Error::Init(format!("bad pid {text:?} from stage1"))
-                })?);
+                let pid = Pid::from_raw(
+                    text.parse()
+                        .map_err(|_| Error::Init(format!("bad pid {text:?} from stage1")))?,
+                );
                 undo.pids.push(pid);
                 init_pid = Some(pid);
                 let _ = process::wait_exit(stage1);
@@ -158,7 +176,8 @@ fn build(opts: &CreateOptions, bundle: &Bundle, dir: &StateDir, undo: &mut Undo)
                 dir.save(&record)?;
             }
             "prestart" => {
-                let state = super::oci_state_json(&record, Status::Creating, record.annotations.clone());
+                let state =
+                    super::oci_state_json(&record, Status::Creating, record.annotations.clone());
                 let state = state.to_string();
                 if let Some(hooks) = spec.hooks() {
                     #[allow(deprecated)]
@@ -178,7 +197,11 @@ fn build(opts: &CreateOptions, bundle: &Bundle, dir: &StateDir, undo: &mut Undo)
                     reason: reason.to_string(),
                 });
             }
-            other => return Err(Error::Init(format!("unexpected message {other:?} from init"))),
+            other => {
+                return Err(Error::Init(format!(
+                    "unexpected message {other:?} from init"
+                )))
+            }
         }
     }
     let pid = init_pid.ok_or_else(|| Error::Init("init never reported its pid".into()))?;

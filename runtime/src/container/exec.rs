@@ -26,7 +26,11 @@ pub struct ExecOptions {
 
 /// Parse `--user UID[:GID]`.
 pub fn parse_user(text: &str) -> Result<(u32, Option<u32>)> {
-    let bad = || Error::Unsupported(format!("--user {text:?}: expected UID or UID:GID (numbers)"));
+    let bad = || {
+        Error::Unsupported(format!(
+            "--user {text:?}: expected UID or UID:GID (numbers)"
+        ))
+    };
     let (u, g) = match text.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (text, None),
@@ -93,12 +97,24 @@ pub fn exec(root: &std::path::Path, id: &str, opts: ExecOptions) -> Result<i32> 
                         let e = exec_in_container(&proc_);
                         let _ = chan.send("error", &e.to_string());
                         // SAFETY: leave without running the parent's atexit handlers.
-                        unsafe { libc::_exit(if matches!(e, Error::Init(ref m) if m.contains("not found")) { 127 } else { 126 }) }
+                        unsafe {
+                            libc::_exit(
+                                if matches!(e, Error::Init(ref m) if m.contains("not found")) {
+                                    127
+                                } else {
+                                    126
+                                },
+                            )
+                        }
                     }
                     ForkResult::Parent { child } => {
                         chan.send("pid", &child.as_raw().to_string())?;
                         signals::forward_to(child.as_raw());
-                        let code = if opts.detach { 0 } else { process::wait_exit(child)? };
+                        let code = if opts.detach {
+                            0
+                        } else {
+                            process::wait_exit(child)?
+                        };
                         // SAFETY: as above.
                         unsafe { libc::_exit(code) }
                     }
@@ -146,9 +162,8 @@ fn exec_in_container(p: &Process) -> Error {
         setup::limit_bounding(p.capabilities())?;
         setup::switch_user(p)?;
         setup::apply_caps(p.capabilities())?;
-        nix::unistd::chdir(p.cwd()).map_err(|e| {
-            Error::sys(format!("chdir {}", p.cwd().display()), e)
-        })?;
+        nix::unistd::chdir(p.cwd())
+            .map_err(|e| Error::sys(format!("chdir {}", p.cwd().display()), e))?;
         if p.no_new_privileges().unwrap_or(false) {
             setup::set_no_new_privs()?;
         }

@@ -32,7 +32,11 @@ pub fn list(root: &Path) -> Result<Vec<Entry>> {
         };
         let status = c.status;
         out.push(Entry {
-            pid: if status == crate::state::Status::Stopped { 0 } else { c.record.pid },
+            pid: if status == crate::state::Status::Stopped {
+                0
+            } else {
+                c.record.pid
+            },
             status: status.to_string(),
             bundle: c.record.bundle.display().to_string(),
             created: c.record.created.clone(),

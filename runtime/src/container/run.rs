@@ -36,7 +36,12 @@ pub fn run(opts: RunOptions) -> Result<i32> {
         id: opts.id.clone(),
         bundle: opts.bundle.clone(),
         pid_file: opts.pid_file.clone(),
-        console: pty.as_ref().map(|p| p.slave.try_clone()).transpose().ok().flatten(),
+        console: pty
+            .as_ref()
+            .map(|p| p.slave.try_clone())
+            .transpose()
+            .ok()
+            .flatten(),
         stdio: None,
     })?;
     let master = pty.map(|p| p.master);
@@ -115,7 +120,10 @@ fn record_end(opts: &RunOptions, code: i32) -> Result<()> {
         .annotations
         .insert(OOM_ANNOTATION.into(), (oom > 0).to_string());
     if oom > 0 {
-        crate::log::debug(format!("container {} was killed by the OOM killer", opts.id));
+        crate::log::debug(format!(
+            "container {} was killed by the OOM killer",
+            opts.id
+        ));
     }
     c.dir.save(&record)
 }

@@ -26,6 +26,7 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
         })?;
     fifo.write_all(b"0")
         .map_err(|e| Error::io("write exec fifo", &fifo_path, e))?;
+    wait_for_exec(&fifo, &c);
     drop(fifo);
     std::fs::remove_file(&fifo_path).map_err(|e| Error::io("remove exec fifo", &fifo_path, e))?;
 
@@ -38,4 +39,23 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The init holds the fifo open until its execve closes it; a fifo whose last reader is gone
+/// reports POLLERR to its writers. So when this returns, the user's program runs (or the init
+/// died trying), and the poststart hooks may run.
+fn wait_for_exec(fifo: &std::fs::File, c: &Container) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    loop {
+        let mut fds = [PollFd::new(fifo.as_fd(), PollFlags::empty())];
+        match poll(&mut fds, PollTimeout::from(100u16)) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => {}
+            Ok(_) => return,
+            Err(_) => return,
+        }
+        if !c.record.alive() {
+            return;
+        }
+    }
 }

@@ -157,7 +157,11 @@ fn container_init(
     // hullrt runs the createRuntime hooks now, in the runtime's namespaces.
     chan.send("prestart", "")?;
     let state_json = chan.expect("go")?;
-    if let Some(hooks) = spec.hooks().as_ref().and_then(|h| h.create_container().clone()) {
+    if let Some(hooks) = spec
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.create_container().clone())
+    {
         crate::hooks::run_all("createContainer", &hooks, &state_json)?;
     }
 
@@ -197,11 +201,20 @@ fn container_init(
 
     chan.send("ready", "")?;
     wait_for_start(&mut fifo)?;
-    drop(fifo);
+    // `fifo` stays open until execve closes it (O_CLOEXEC): `start` waits for that moment to
+    // run the poststart hooks "after the user-specified process is executed".
 
-    if let Some(hooks) = spec.hooks().as_ref().and_then(|h| h.start_container().clone()) {
+    if let Some(hooks) = spec
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.start_container().clone())
+    {
         let state = state_json.replace("\"creating\"", "\"created\"");
         crate::hooks::run_all("startContainer", &hooks, &state)?;
+    }
+    // As runc does: a missing working directory is made (by root, before the user switch).
+    if !process.cwd().exists() {
+        let _ = std::fs::create_dir_all(process.cwd());
     }
     process::limit_bounding(process.capabilities())?;
     process::switch_user(process)?;
@@ -212,7 +225,9 @@ fn container_init(
         process::set_no_new_privs()?;
     }
     proc_::cloexec_from_3(&[]);
-    exec(&program, &args, &env)
+    let never = exec(&program, &args, &env);
+    drop(fifo);
+    never
 }
 
 fn wait_for_start(fifo: &mut File) -> Result<()> {
@@ -242,13 +257,18 @@ fn attach_console(console: &OwnedFd) -> Result<()> {
 /// execve the program; past `start` nobody reads the sync socket any more, so a failure is
 /// reported on the container's stderr with the shell's codes (127 not found, 126 otherwise).
 fn exec(program: &std::path::Path, args: &[String], env: &[String]) -> Result<Never> {
-    let c = |s: &str| CString::new(s).map_err(|_| Error::Init(format!("{s:?} contains a NUL byte")));
+    let c =
+        |s: &str| CString::new(s).map_err(|_| Error::Init(format!("{s:?} contains a NUL byte")));
     let path = c(&program.to_string_lossy())?;
     let argv = args.iter().map(|a| c(a)).collect::<Result<Vec<_>>>()?;
     let envp = env.iter().map(|e| c(e)).collect::<Result<Vec<_>>>()?;
     let err = nix::unistd::execve(&path, &argv, &envp).unwrap_err();
     eprintln!("hullrt: exec {}: {}", program.display(), err.desc());
-    let code = if err == nix::errno::Errno::ENOENT { 127 } else { 126 };
+    let code = if err == nix::errno::Errno::ENOENT {
+        127
+    } else {
+        126
+    };
     // SAFETY: see exit_with.
     unsafe { libc::_exit(code) }
 }

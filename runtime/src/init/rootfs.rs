@@ -43,9 +43,9 @@ pub fn prepare(plan: &RootfsPlan) -> Result<()> {
     for m in &mounts {
         mount_one(plan, m)?;
     }
-    let dev_is_bound = mounts.iter().any(|m| {
-        m.destination() == Path::new("/dev") && options::parse(&opts(m)).bind
-    });
+    let dev_is_bound = mounts
+        .iter()
+        .any(|m| m.destination() == Path::new("/dev") && options::parse(&opts(m)).bind);
     if !dev_is_bound {
         let dev = secure_join(plan.rootfs, Path::new("/dev"))?;
         fs::create_dir_all(&dev).at("create", &dev)?;
@@ -92,13 +92,7 @@ fn mount_one(plan: &RootfsPlan, m: &Mount) -> Result<()> {
         fs::create_dir_all(&dest).at("create mount point", &dest)?;
         let source = m.source().clone().unwrap_or_else(|| PathBuf::from(&typ));
         let data = o.data_string();
-        mount::mount(
-            Some(&source),
-            &dest,
-            Some(&typ),
-            o.flags,
-            data.as_deref(),
-        )?;
+        mount::mount(Some(&source), &dest, Some(&typ), o.flags, data.as_deref())?;
     }
     if !o.propagation.is_empty() {
         mount::propagation(&dest, o.propagation)?;
@@ -114,8 +108,8 @@ fn remount_keeping_locked(dest: &Path, flags: MsFlags) -> Result<()> {
             source: nix::errno::Errno::EPERM,
             ..
         }) => {
-            let st = nix::sys::statvfs::statvfs(dest)
-                .ctx(|| format!("statvfs {}", dest.display()))?;
+            let st =
+                nix::sys::statvfs::statvfs(dest).ctx(|| format!("statvfs {}", dest.display()))?;
             use nix::sys::statvfs::FsFlags;
             let mut locked = MsFlags::empty();
             for (f, m) in [
@@ -146,7 +140,13 @@ fn mount_cgroup(plan: &RootfsPlan, dest: &Path, o: &options::MountOptions) -> Re
     match plan.cgroup.version {
         CgroupVersion::V2 => {
             if plan.new_cgroup_ns {
-                mount::mount(Some(Path::new("cgroup2")), dest, Some("cgroup2"), o.flags, None)
+                mount::mount(
+                    Some(Path::new("cgroup2")),
+                    dest,
+                    Some("cgroup2"),
+                    o.flags,
+                    None,
+                )
             } else {
                 mount::bind(&plan.cgroup.dirs[0], dest, false)?;
                 if ro {
@@ -178,7 +178,9 @@ fn mount_cgroup(plan: &RootfsPlan, dest: &Path, o: &options::MountOptions) -> Re
                         o.flags,
                         Some(&controllers.join(",")),
                     )?;
-                } else if let Some(dir) = plan.cgroup.dirs.iter().find(|d| d.starts_with(mountpoint)) {
+                } else if let Some(dir) =
+                    plan.cgroup.dirs.iter().find(|d| d.starts_with(mountpoint))
+                {
                     mount::bind(dir, &sub, false)?;
                     if ro {
                         remount_keeping_locked(&sub, MsFlags::MS_RDONLY)?;
@@ -321,7 +323,12 @@ pub fn finish(spec: &Spec) -> Result<()> {
         mount::bind(path, path, true)?;
         remount_keeping_locked(path, MsFlags::MS_RDONLY | MsFlags::MS_REC)?;
     }
-    if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
         remount_keeping_locked(Path::new("/"), MsFlags::MS_RDONLY)?;
     }
     Ok(())

@@ -29,8 +29,8 @@ pub fn secure_join(root: &Path, unsafe_path: &Path) -> Result<PathBuf> {
                         root.display()
                     )));
                 }
-                let target = std::fs::read_link(&full)
-                    .map_err(|e| Error::io("read symlink", &full, e))?;
+                let target =
+                    std::fs::read_link(&full).map_err(|e| Error::io("read symlink", &full, e))?;
                 if target.is_absolute() {
                     resolved = PathBuf::new();
                 }
@@ -67,10 +67,22 @@ mod tests {
         symlink("/real", root.join("abs")).unwrap();
         symlink("../../../..", root.join("up")).unwrap();
         symlink("real/dir", root.join("rel")).unwrap();
-        assert_eq!(secure_join(root, Path::new("/abs/dir")).unwrap(), root.join("real/dir"));
-        assert_eq!(secure_join(root, Path::new("/up/etc")).unwrap(), root.join("etc"));
-        assert_eq!(secure_join(root, Path::new("/rel/x")).unwrap(), root.join("real/dir/x"));
-        assert_eq!(secure_join(root, Path::new("/../../etc")).unwrap(), root.join("etc"));
+        assert_eq!(
+            secure_join(root, Path::new("/abs/dir")).unwrap(),
+            root.join("real/dir")
+        );
+        assert_eq!(
+            secure_join(root, Path::new("/up/etc")).unwrap(),
+            root.join("etc")
+        );
+        assert_eq!(
+            secure_join(root, Path::new("/rel/x")).unwrap(),
+            root.join("real/dir/x")
+        );
+        assert_eq!(
+            secure_join(root, Path::new("/../../etc")).unwrap(),
+            root.join("etc")
+        );
     }
 
     #[test]

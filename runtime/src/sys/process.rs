@@ -129,10 +129,15 @@ mod tests {
     #[test]
     fn lookup_uses_the_given_path() {
         let env = vec!["PATH=/nonexistent:/bin".to_string()];
-        assert_eq!(find_executable("sh", &env).unwrap(), PathBuf::from("/bin/sh"));
+        assert_eq!(
+            find_executable("sh", &env).unwrap(),
+            PathBuf::from("/bin/sh")
+        );
         assert!(find_executable("no-such-program-xyz", &env)
             .unwrap_err()
             .contains("not found"));
-        assert!(find_executable("/", &env).unwrap_err().contains("directory"));
+        assert!(find_executable("/", &env)
+            .unwrap_err()
+            .contains("directory"));
     }
 }

@@ -1,0 +1,446 @@
+//! The Dockerfile subset `hull build` understands, parsed into instructions that remember
+//! their line numbers (every build error names the line).
+
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Form {
+    /// `RUN echo hi` → run through `/bin/sh -c`.
+    Shell(String),
+    /// `RUN ["echo", "hi"]` → run as is.
+    Exec(Vec<String>),
+}
+
+impl Form {
+    pub fn argv(&self) -> Vec<String> {
+        match self {
+            Form::Shell(s) => super::super::cmdline::shell_form(s),
+            Form::Exec(v) => v.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Instruction {
+    From {
+        image: String,
+    },
+    Copy {
+        srcs: Vec<String>,
+        dest: String,
+        chown: Option<String>,
+        add: bool,
+    },
+    Run(Form),
+    Env(Vec<(String, String)>),
+    Arg {
+        name: String,
+        default: Option<String>,
+    },
+    Workdir(String),
+    User(String),
+    Expose(Vec<String>),
+    Label(Vec<(String, String)>),
+    Cmd(Form),
+    Entrypoint(Form),
+}
+
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub number: usize,
+    /// The instruction as written (continuations joined), for history and the cache key.
+    pub text: String,
+    pub instruction: Instruction,
+}
+
+pub fn parse(text: &str) -> Result<Vec<Line>, String> {
+    let mut out = Vec::new();
+    let mut pending = String::new();
+    let mut start = 0;
+    for (i, raw) in text.lines().enumerate() {
+        let trimmed = raw.trim();
+        if pending.is_empty() && (trimmed.is_empty() || trimmed.starts_with('#')) {
+            continue;
+        }
+        if pending.is_empty() {
+            start = i + 1;
+        } else if trimmed.starts_with('#') {
+            continue;
+        }
+        if let Some(body) = trimmed.strip_suffix('\\') {
+            pending.push_str(body);
+            pending.push(' ');
+            continue;
+        }
+        pending.push_str(trimmed);
+        let line = std::mem::take(&mut pending);
+        out.push(parse_line(start, line.trim())?);
+    }
+    if !pending.is_empty() {
+        out.push(parse_line(start, pending.trim())?);
+    }
+    match out.first() {
+        None => return Err("the Dockerfile is empty".into()),
+        Some(l)
+            if !matches!(
+                l.instruction,
+                Instruction::From { .. } | Instruction::Arg { .. }
+            ) =>
+        {
+            return Err(format!(
+                "line {}: the first instruction must be FROM (found {:?})",
+                l.number,
+                l.text.split_whitespace().next().unwrap_or("")
+            ))
+        }
+        _ => {}
+    }
+    if let Some(second) = out
+        .iter()
+        .filter(|l| matches!(l.instruction, Instruction::From { .. }))
+        .nth(1)
+    {
+        return Err(format!(
+            "line {}: multi-stage builds (a second FROM) are not supported by hull build",
+            second.number
+        ));
+    }
+    Ok(out)
+}
+
+fn parse_line(number: usize, text: &str) -> Result<Line, String> {
+    let err = |msg: String| format!("line {number}: {msg}");
+    let (word, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+    let rest = rest.trim();
+    let keyword = word.to_ascii_uppercase();
+    let need = |what: &str| -> Result<(), String> {
+        if rest.is_empty() {
+            Err(err(format!("{keyword} needs {what}")))
+        } else {
+            Ok(())
+        }
+    };
+    let instruction = match keyword.as_str() {
+        "FROM" => {
+            need("an image")?;
+            let parts: Vec<&str> = rest.split_whitespace().collect();
+            if parts.len() == 3 && parts[1].eq_ignore_ascii_case("as") || parts.len() == 1 {
+                Instruction::From { image: parts[0].to_string() }
+            } else {
+                return Err(err(format!("FROM {rest:?}: expected FROM IMAGE [AS NAME]")));
+            }
+        }
+        "COPY" | "ADD" => {
+            need("a source and a destination")?;
+            let mut chown = None;
+            let mut words: Vec<String> = Vec::new();
+            let body = if rest.starts_with('[') {
+                parse_json_array(rest).map_err(|e| err(format!("{keyword}: {e}")))?
+            } else {
+                rest.split_whitespace().map(str::to_string).collect()
+            };
+            for w in body {
+                if let Some(c) = w.strip_prefix("--chown=") {
+                    chown = Some(c.to_string());
+                } else if w.starts_with("--") {
+                    return Err(err(format!("{keyword} option {w:?} is not supported")));
+                } else {
+                    words.push(w);
+                }
+            }
+            if words.len() < 2 {
+                return Err(err(format!("{keyword} needs at least one source and a destination")));
+            }
+            let dest = words.pop().expect("checked");
+            if keyword == "ADD" && words.iter().any(|s| s.contains("://")) {
+                return Err(err("ADD from a URL is not supported (no network): download the file into the build context and COPY it".into()));
+            }
+            Instruction::Copy { srcs: words, dest, chown, add: keyword == "ADD" }
+        }
+        "RUN" => {
+            need("a command")?;
+            Instruction::Run(form(rest).map_err(|e| err(format!("RUN: {e}")))?)
+        }
+        "CMD" => {
+            need("a command")?;
+            Instruction::Cmd(form(rest).map_err(|e| err(format!("CMD: {e}")))?)
+        }
+        "ENTRYPOINT" => {
+            need("a command")?;
+            Instruction::Entrypoint(form(rest).map_err(|e| err(format!("ENTRYPOINT: {e}")))?)
+        }
+        "ENV" => {
+            need("KEY=value")?;
+            Instruction::Env(pairs(rest).map_err(|e| err(format!("ENV: {e}")))?)
+        }
+        "LABEL" => {
+            need("KEY=value")?;
+            Instruction::Label(pairs(rest).map_err(|e| err(format!("LABEL: {e}")))?)
+        }
+        "ARG" => {
+            need("a name")?;
+            let (name, default) = match rest.split_once('=') {
+                Some((n, d)) => (n.to_string(), Some(unquote(d))),
+                None => (rest.to_string(), None),
+            };
+            if name.is_empty() || name.contains(char::is_whitespace) {
+                return Err(err(format!("ARG {rest:?}: expected ARG NAME[=default]")));
+            }
+            Instruction::Arg { name, default }
+        }
+        "WORKDIR" => {
+            need("a path")?;
+            Instruction::Workdir(rest.to_string())
+        }
+        "USER" => {
+            need("a user")?;
+            Instruction::User(rest.to_string())
+        }
+        "EXPOSE" => {
+            need("a port")?;
+            let ports: Vec<String> = rest
+                .split_whitespace()
+                .map(|p| if p.contains('/') { p.to_string() } else { format!("{p}/tcp") })
+                .collect();
+            for p in &ports {
+                let (n, proto) = p.split_once('/').expect("added");
+                if n.parse::<u16>().map_or(true, |n| n == 0) || !matches!(proto, "tcp" | "udp") {
+                    return Err(err(format!("EXPOSE {p:?} is not PORT[/tcp|udp]")));
+                }
+            }
+            Instruction::Expose(ports)
+        }
+        other => {
+            return Err(err(format!(
+                "unknown instruction {other:?} (hull build knows FROM COPY ADD RUN ENV ARG WORKDIR USER EXPOSE LABEL CMD ENTRYPOINT)"
+            )))
+        }
+    };
+    Ok(Line {
+        number,
+        text: text.to_string(),
+        instruction,
+    })
+}
+
+fn form(rest: &str) -> Result<Form, String> {
+    if rest.starts_with('[') {
+        // Docker falls back to the shell form when the JSON does not parse.
+        match parse_json_array(rest) {
+            Ok(v) => Ok(Form::Exec(v)),
+            Err(_) => Ok(Form::Shell(rest.to_string())),
+        }
+    } else {
+        Ok(Form::Shell(rest.to_string()))
+    }
+}
+
+fn parse_json_array(text: &str) -> Result<Vec<String>, String> {
+    serde_json::from_str::<Vec<String>>(text)
+        .map_err(|e| format!("invalid JSON array {text:?}: {e}"))
+}
+
+fn unquote(s: &str) -> String {
+    let s = s.trim();
+    if s.len() >= 2
+        && (s.starts_with('"') && s.ends_with('"') || s.starts_with('\'') && s.ends_with('\''))
+    {
+        s[1..s.len() - 1].to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// `K=V K2="two words"` or the legacy `K value with spaces`.
+fn pairs(rest: &str) -> Result<Vec<(String, String)>, String> {
+    let first = rest.split_whitespace().next().unwrap_or("");
+    if !first.contains('=') {
+        let (k, v) = rest
+            .split_once(char::is_whitespace)
+            .ok_or("expected KEY=value or KEY value")?;
+        return Ok(vec![(k.to_string(), v.trim().to_string())]);
+    }
+    let mut out = Vec::new();
+    let mut chars = rest.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        if chars.peek().is_none() {
+            break;
+        }
+        let mut key = String::new();
+        while let Some(&c) = chars.peek() {
+            if c == '=' || c.is_whitespace() {
+                break;
+            }
+            key.push(c);
+            chars.next();
+        }
+        if chars.next() != Some('=') || key.is_empty() {
+            return Err(format!("{rest:?}: expected KEY=value pairs"));
+        }
+        let mut value = String::new();
+        let mut quote = None;
+        while let Some(&c) = chars.peek() {
+            match quote {
+                Some(q) if c == q => {
+                    quote = None;
+                    chars.next();
+                }
+                Some(_) => {
+                    value.push(c);
+                    chars.next();
+                }
+                None if c == '"' || c == '\'' => {
+                    quote = Some(c);
+                    chars.next();
+                }
+                None if c.is_whitespace() => break,
+                None if c == '\\' => {
+                    chars.next();
+                    if let Some(n) = chars.next() {
+                        value.push(n);
+                    }
+                }
+                None => {
+                    value.push(c);
+                    chars.next();
+                }
+            }
+        }
+        if quote.is_some() {
+            return Err(format!("{rest:?}: unterminated quote"));
+        }
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
+/// `$VAR` and `${VAR}` from the build's ARG and ENV values (unknown ones become empty, as in
+/// Docker); `\$` keeps a literal dollar.
+pub fn substitute(text: &str, vars: &HashMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' && chars.peek() == Some(&'$') {
+            out.push('$');
+            chars.next();
+            continue;
+        }
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        let braced = chars.peek() == Some(&'{');
+        if braced {
+            chars.next();
+        }
+        let mut name = String::new();
+        while let Some(&n) = chars.peek() {
+            if n.is_ascii_alphanumeric() || n == '_' {
+                name.push(n);
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        if braced && chars.peek() == Some(&'}') {
+            chars.next();
+        }
+        if name.is_empty() {
+            out.push('$');
+            if braced {
+                out.push('{');
+            }
+            continue;
+        }
+        out.push_str(vars.get(&name).map(String::as_str).unwrap_or(""));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_typical_dockerfile() {
+        let lines = parse(
+            "# comment\nFROM busybox AS base\nARG GREETING=hi\nENV A=1 B=\"two words\"\nRUN echo $GREETING \\\n    && touch /x\nCOPY a.txt b.txt /dst/\nCMD [\"sh\", \"-c\", \"echo hi\"]\nENTRYPOINT echo\nEXPOSE 80 53/udp\n",
+        )
+        .unwrap();
+        assert_eq!(
+            lines[0].instruction,
+            Instruction::From {
+                image: "busybox".into()
+            }
+        );
+        assert_eq!(lines[0].number, 2);
+        assert_eq!(
+            lines[2].instruction,
+            Instruction::Env(vec![
+                ("A".into(), "1".into()),
+                ("B".into(), "two words".into())
+            ])
+        );
+        assert_eq!(lines[3].number, 5);
+        assert_eq!(
+            lines[3].instruction,
+            Instruction::Run(Form::Shell("echo $GREETING      && touch /x".into()))
+        );
+        assert!(
+            matches!(&lines[4].instruction, Instruction::Copy { srcs, dest, .. } if srcs.len() == 2 && dest == "/dst/")
+        );
+        assert_eq!(
+            lines[5].instruction,
+            Instruction::Cmd(Form::Exec(vec!["sh".into(), "-c".into(), "echo hi".into()]))
+        );
+        assert_eq!(
+            lines[6].instruction,
+            Instruction::Entrypoint(Form::Shell("echo".into()))
+        );
+        assert_eq!(
+            lines[7].instruction,
+            Instruction::Expose(vec!["80/tcp".into(), "53/udp".into()])
+        );
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        assert!(parse("FROM busybox\nFROBNICATE x\n")
+            .unwrap_err()
+            .starts_with("line 2: unknown instruction"));
+        assert!(parse("RUN true\n")
+            .unwrap_err()
+            .contains("first instruction must be FROM"));
+        assert!(parse("FROM a\nFROM b\n").unwrap_err().starts_with("line 2"));
+        assert!(parse("FROM a\nEXPOSE http\n")
+            .unwrap_err()
+            .starts_with("line 2"));
+        assert!(parse("FROM a\nADD http://x/y /y\n")
+            .unwrap_err()
+            .contains("URL"));
+        assert!(parse("").unwrap_err().contains("empty"));
+    }
+
+    #[test]
+    fn variables() {
+        let vars: HashMap<String, String> = [("A".to_string(), "1".to_string())].into();
+        assert_eq!(substitute("x$A ${A}y $B \\$A", &vars), "x1 1y  $A");
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(s in "\\PC{0,80}") {
+            let _ = parse(&s);
+        }
+
+        #[test]
+        fn env_pairs_round_trip(k in "[A-Z_]{1,8}", v in "[a-z0-9]{0,8}") {
+            let lines = parse(&format!("FROM x\nENV {k}={v}\n")).unwrap();
+            prop_assert_eq!(&lines[1].instruction, &Instruction::Env(vec![(k.clone(), v.clone())]));
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! A container's OCI bundle: `config.json` made from the record (image config + flags), with
+//! Docker's defaults for capabilities, mounts and masked paths.
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use super::error::{EngineError, Result};
+use super::record::Record;
+
+/// Docker's default capability set.
+pub const DEFAULT_CAPS: [&str; 14] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
+/// Where `--init` finds its init inside the container.
+pub const INIT_PATH: &str = "/sbin/hull-init";
+
+/// `-u` as Docker takes it: `uid`, `uid:gid`, `name`, `name:group`, resolved in the
+/// container's own /etc/passwd and /etc/group.
+pub fn resolve_user(spec: &str, rootfs: &Path) -> Result<(u32, u32, Vec<u32>)> {
+    let passwd = std::fs::read_to_string(rootfs.join("etc/passwd")).unwrap_or_default();
+    let group = std::fs::read_to_string(rootfs.join("etc/group")).unwrap_or_default();
+    let (user, grp) = match spec.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (spec, None),
+    };
+    let entry = passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() > 3 && (f[0] == user || f[2] == user));
+    let (uid, mut gid, name) = match (user.parse::<u32>(), &entry) {
+        (_, Some(f)) => (
+            f[2].parse().unwrap_or(0),
+            f[3].parse().unwrap_or(0),
+            Some(f[0].to_string()),
+        ),
+        (Ok(n), None) => (n, 0, None),
+        (Err(_), None) => {
+            return Err(EngineError::Invalid(format!(
+                "unable to find user {user}: no matching entries in passwd file"
+            )))
+        }
+    };
+    if let Some(g) = grp {
+        gid = match g.parse::<u32>() {
+            Ok(n) => n,
+            Err(_) => group
+                .lines()
+                .map(|l| l.split(':').collect::<Vec<_>>())
+                .find(|f| f.len() > 2 && f[0] == g)
+                .and_then(|f| f[2].parse().ok())
+                .ok_or_else(|| {
+                    EngineError::Invalid(format!(
+                        "unable to find group {g}: no matching entries in group file"
+                    ))
+                })?,
+        };
+    }
+    // Supplementary groups: every group that lists the user by name.
+    let extra = name
+        .map(|n| {
+            group
+                .lines()
+                .map(|l| l.split(':').collect::<Vec<_>>())
+                .filter(|f| f.len() > 3 && f[3].split(',').any(|m| m == n))
+                .filter_map(|f| f[2].parse().ok())
+                .filter(|g| *g != gid)
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((uid, gid, extra))
+}
+
+pub struct BundleInputs<'a> {
+    pub record: &'a Record,
+    pub rootfs: &'a Path,
+    pub container_dir: &'a Path,
+    pub init_script: &'a Path,
+}
+
+pub fn config(b: &BundleInputs) -> Result<Value> {
+    let r = b.record;
+    let (uid, gid, additional) = if r.config.user.is_empty() {
+        (0, 0, vec![])
+    } else {
+        resolve_user(&r.config.user, b.rootfs)?
+    };
+    let mut args = vec![r.path.clone()];
+    args.extend(r.args.iter().cloned());
+    if r.host_config.init {
+        args.insert(0, INIT_PATH.to_string());
+    }
+    let cwd = if r.config.working_dir.is_empty() {
+        "/".to_string()
+    } else {
+        r.config.working_dir.clone()
+    };
+    let mut mounts = vec![
+        json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
+        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
+        json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}),
+        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["ro", "nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"]}),
+    ];
+    for f in ["hostname", "hosts"] {
+        mounts.push(json!({
+            "destination": format!("/etc/{f}"), "type": "bind",
+            "source": b.container_dir.join(f), "options": ["rbind", "rprivate"]
+        }));
+    }
+    for m in &r.mounts {
+        let mut opts = vec!["rbind".to_string(), "rprivate".to_string()];
+        if !m.rw {
+            opts.push("ro".into());
+        }
+        mounts.push(json!({"destination": m.destination, "type": "bind", "source": m.source, "options": opts}));
+    }
+    for (dest, opts) in &r.host_config.tmpfs {
+        let mut o = vec![
+            "nosuid".to_string(),
+            "nodev".to_string(),
+            "noexec".to_string(),
+        ];
+        o.extend(
+            opts.split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+        );
+        mounts.push(json!({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": o}));
+    }
+    if r.host_config.init {
+        mounts.push(json!({"destination": INIT_PATH, "type": "bind", "source": b.init_script, "options": ["bind", "ro"]}));
+    }
+    let mut resources = json!({"devices": [{"allow": false, "access": "rwm"}]});
+    let hc = &r.host_config;
+    if hc.memory > 0 {
+        resources["memory"] = json!({"limit": hc.memory});
+        if hc.memory_swap != 0 && hc.memory_swap != hc.memory * 2 {
+            resources["memory"]["swap"] = json!(hc.memory_swap);
+        }
+    }
+    if hc.nano_cpus > 0 {
+        resources["cpu"] = json!({"quota": hc.nano_cpus / 10_000, "period": 100_000});
+    }
+    if hc.pids_limit > 0 {
+        resources["pids"] = json!({"limit": hc.pids_limit});
+    }
+    let caps: Vec<&str> = DEFAULT_CAPS.to_vec();
+    Ok(json!({
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": false,
+            "user": {"uid": uid, "gid": gid, "additionalGids": additional},
+            "args": args,
+            "env": r.config.env,
+            "cwd": cwd,
+            "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
+            "noNewPrivileges": false
+        },
+        "root": {"path": b.rootfs, "readonly": r.host_config.readonly_rootfs},
+        "hostname": r.config.hostname,
+        "mounts": mounts,
+        "linux": {
+            "cgroupsPath": format!("hull-{}", r.short_id()),
+            "resources": resources,
+            "namespaces": [
+                {"type": "pid"}, {"type": "network"}, {"type": "ipc"},
+                {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}
+            ],
+            "maskedPaths": [
+                "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+                "/sys/firmware"
+            ],
+            "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+        }
+    }))
+}
+
+/// The forwarding init `--init` puts in PID 1: it runs the command as its child, passes the
+/// usual termination signals on, and exits with the child's status. A shell script, so it
+/// needs /bin/sh in the image (Docker's --init is a static binary; a documented difference).
+pub const INIT_SCRIPT: &str = r#"#!/bin/sh
+# hull-init: PID 1 that forwards signals to its child and exits with the child's status.
+"$@" &
+child=$!
+for s in TERM INT HUP QUIT USR1 USR2; do
+    trap "kill -$s \$child 2>/dev/null" $s
+done
+while :; do
+    wait $child
+    rc=$?
+    kill -0 $child 2>/dev/null || exit $rc
+done
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_from_the_containers_files() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(t.path().join("etc")).unwrap();
+        std::fs::write(
+            t.path().join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n",
+        )
+        .unwrap();
+        std::fs::write(
+            t.path().join("etc/group"),
+            "root:x:0:\nwheel:x:10:user\nuser:x:1000:\n",
+        )
+        .unwrap();
+        assert_eq!(
+            resolve_user("user", t.path()).unwrap(),
+            (1000, 1000, vec![10])
+        );
+        assert_eq!(
+            resolve_user("1000:10", t.path()).unwrap(),
+            (1000, 10, vec![])
+        );
+        assert_eq!(resolve_user("4242", t.path()).unwrap(), (4242, 0, vec![]));
+        assert!(resolve_user("nobody2", t.path())
+            .unwrap_err()
+            .to_string()
+            .contains("nobody2"));
+        assert!(resolve_user("user:nogroup", t.path())
+            .unwrap_err()
+            .to_string()
+            .contains("nogroup"));
+    }
+}

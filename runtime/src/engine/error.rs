@@ -1,0 +1,37 @@
+//! The engine's errors; each maps to Docker's exit status for `hull` itself.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("No such container: {0}")]
+    NoSuchContainer(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Runtime(#[from] crate::Error),
+    #[error(transparent)]
+    Image(#[from] crate::image::ImageError),
+}
+
+impl EngineError {
+    /// Docker's codes: 126 the program cannot be executed, 127 it was not found, 125 any
+    /// other failure of hull itself.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            EngineError::Runtime(crate::Error::Exec { code, .. }) => *code,
+            _ => 125,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, EngineError>;

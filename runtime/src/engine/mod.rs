@@ -1,0 +1,202 @@
+//! The engine behind `hull`: images, containers and their lifecycle, in Docker's model.
+//!
+//! A container's life: `create` writes a record and its directories; `launch` mounts its
+//! overlay rootfs, writes an OCI bundle and hands it to the runtime library, then watches the
+//! process until it ends (the "monitor", in the foreground for `hull run` and in a detached
+//! child for `hull run -d`), recording exit code, OOM kill and times; `rm` takes it all away.
+
+pub mod build;
+pub mod bundle;
+pub mod cmdline;
+pub mod error;
+pub mod format;
+pub mod monitor;
+pub mod ops;
+pub mod overlay;
+pub mod record;
+pub mod units;
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+pub use error::{EngineError, Result};
+use record::Record;
+
+use crate::image::Store;
+
+pub const DEFAULT_ROOT: &str = "/var/lib/hull";
+
+pub struct Engine {
+    pub root: PathBuf,
+    pub store: Store,
+}
+
+/// What `hull run`/`hull create` asked for.
+#[derive(Debug, Clone, Default)]
+pub struct RunArgs {
+    pub image: String,
+    pub args: Vec<String>,
+    pub name: Option<String>,
+    pub detach: bool,
+    pub interactive: bool,
+    pub tty: bool,
+    pub rm: bool,
+    pub memory: Option<i64>,
+    pub memory_swap: Option<i64>,
+    pub nano_cpus: Option<i64>,
+    pub pids_limit: Option<i64>,
+    pub env: Vec<String>,
+    pub volumes: Vec<units::Volume>,
+    pub tmpfs: Vec<String>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    pub entrypoint: Option<String>,
+    pub hostname: Option<String>,
+    pub read_only: bool,
+    pub init: bool,
+}
+
+impl Engine {
+    /// `HULL_ROOT` or /var/lib/hull.
+    pub fn open_default() -> Result<Engine> {
+        let root = std::env::var_os("HULL_ROOT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT));
+        Engine::open(&root)
+    }
+
+    pub fn open(root: &Path) -> Result<Engine> {
+        for d in ["containers", "runtime"] {
+            let p = root.join(d);
+            fs::create_dir_all(&p).map_err(|e| EngineError::Io {
+                action: "create",
+                path: p.clone(),
+                source: e,
+            })?;
+        }
+        Ok(Engine {
+            root: root.to_path_buf(),
+            store: Store::open(root)?,
+        })
+    }
+
+    pub fn containers_dir(&self) -> PathBuf {
+        self.root.join("containers")
+    }
+
+    /// The runtime library's state root for hull's containers.
+    pub fn runtime_root(&self) -> PathBuf {
+        self.root.join("runtime")
+    }
+
+    pub fn container_dir(&self, id: &str) -> PathBuf {
+        self.containers_dir().join(id)
+    }
+
+    /// Every container record, newest first (as `docker ps`). Directories without a readable
+    /// record (a create interrupted before its first write) are skipped here and removed by
+    /// `rm -f` of their id.
+    pub fn list(&self) -> Result<Vec<Record>> {
+        let mut out = Vec::new();
+        let dir = self.containers_dir();
+        let entries = fs::read_dir(&dir).map_err(|e| EngineError::Io {
+            action: "read",
+            path: dir.clone(),
+            source: e,
+        })?;
+        for e in entries.flatten() {
+            if let Ok(r) = record::load(&e.path()) {
+                out.push(self.refresh(r));
+            }
+        }
+        out.sort_by(|a, b| b.created.cmp(&a.created));
+        Ok(out)
+    }
+
+    /// A record whose monitor died without writing the end is shown as it really is.
+    pub fn refresh(&self, mut r: Record) -> Record {
+        if r.state.running {
+            let monitor_alive = r
+                .hull_monitor
+                .is_some_and(|(pid, start)| crate::state::process_start_time(pid) == Some(start));
+            if !monitor_alive {
+                let init_alive =
+                    r.state.pid > 0 && crate::state::process_start_time(r.state.pid).is_some();
+                if !init_alive {
+                    r.state.running = false;
+                    r.state.status = "exited".into();
+                    r.state.dead = false;
+                    if r.state.error.is_empty() {
+                        r.state.error =
+                            "the hull monitor of this container ended unexpectedly".into();
+                    }
+                    r.state.exit_code = 255;
+                }
+            }
+        }
+        r
+    }
+
+    /// Find a container by full id, unique id prefix, or name.
+    pub fn find(&self, what: &str) -> Result<Record> {
+        let all = self.list()?;
+        let name = what.trim_start_matches('/');
+        if let Some(r) = all.iter().find(|r| r.id == what || r.name == name) {
+            return Ok(r.clone());
+        }
+        let matches: Vec<&Record> = all.iter().filter(|r| r.id.starts_with(what)).collect();
+        match matches.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(EngineError::NoSuchContainer(what.to_string())),
+            _ => Err(EngineError::Invalid(format!(
+                "multiple containers match {what:?}: use more of the id"
+            ))),
+        }
+    }
+
+    pub fn save(&self, r: &Record) -> Result<()> {
+        record::save(&self.container_dir(&r.id), r)
+    }
+}
+
+pub fn new_id() -> String {
+    let mut bytes = [0u8; 32];
+    if let Ok(mut f) = fs::File::open("/dev/urandom") {
+        let _ = f.read_exact(&mut bytes);
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Docker-style names: adjective_scientist.
+pub fn new_name(id: &str) -> String {
+    const ADJ: [&str; 16] = [
+        "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid", "merry",
+        "nifty", "proud", "quirky", "sharp", "tender", "witty",
+    ];
+    const NAMES: [&str; 16] = [
+        "curie", "darwin", "euler", "fermi", "gauss", "hopper", "kepler", "lovelace", "noether",
+        "pascal", "ritchie", "shannon", "thompson", "turing", "torvalds", "wozniak",
+    ];
+    let n = u64::from_str_radix(&id[..8.min(id.len())], 16).unwrap_or(0) as usize;
+    format!("{}_{}", ADJ[n % 16], NAMES[(n / 16) % 16])
+}
+
+/// Container names: Docker's alphabet.
+pub fn validate_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(EngineError::Invalid(format!(
+            "invalid container name {name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+        )))
+    }
+}

@@ -1,0 +1,490 @@
+//! Creating a container and watching it run.
+//!
+//! The monitor is the process that owns a running container: it starts it through the runtime
+//! library (and, as a child subreaper, becomes the parent of its init), copies its output to
+//! the log (and to the terminal for a foreground `hull run`), and when it ends records the exit
+//! code, the OOM kill and the time, then tears down the runtime state and the overlay mount.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::Path;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::unistd::{ForkResult, Pid};
+
+use super::error::{EngineError, Result};
+use super::record::{self, GraphData, GraphDriver, MountPoint, Record};
+use super::{bundle, cmdline, overlay, Engine, RunArgs};
+use crate::container::{create, delete, start};
+use crate::state::now_rfc3339;
+use crate::sys::{chan::Chan, process, signals};
+
+/// Make the container's record and directories; no process yet.
+pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
+    let image = engine.store.resolve(&a.image)?;
+    let cfg = image.config.config().clone().unwrap_or_default();
+    let argv = cmdline::resolve(
+        &cfg.entrypoint().clone().unwrap_or_default(),
+        &cfg.cmd().clone().unwrap_or_default(),
+        a.entrypoint.as_deref(),
+        &a.args,
+    )
+    .map_err(EngineError::Invalid)?;
+    let all = engine.list()?;
+    let id = super::new_id();
+    let name = match &a.name {
+        Some(n) => {
+            super::validate_name(n)?;
+            if let Some(other) = all.iter().find(|r| &r.name == n) {
+                return Err(EngineError::Conflict(format!(
+                    "the container name \"/{n}\" is already in use by container {:?}: remove (or rename) that container to reuse the name",
+                    other.id
+                )));
+            }
+            n.clone()
+        }
+        None => super::new_name(&id),
+    };
+    let hostname = a.hostname.clone().unwrap_or_else(|| id[..12].to_string());
+    let mut env: Vec<String> = cfg.env().clone().unwrap_or_default();
+    if !env.iter().any(|e| e.starts_with("PATH=")) {
+        env.insert(
+            0,
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+        );
+    }
+    env.insert(0, format!("HOSTNAME={hostname}"));
+    for e in &a.env {
+        let key = e.split('=').next().unwrap_or("");
+        env.retain(|old| old.split('=').next() != Some(key));
+        env.push(e.clone());
+    }
+    let dir = engine.container_dir(&id);
+    let dirs = overlay::Dirs::of(&dir);
+    let mut mounts = Vec::new();
+    for v in &a.volumes {
+        if !v.source.exists() {
+            std::fs::create_dir_all(&v.source).map_err(|e| EngineError::Io {
+                action: "create volume directory",
+                path: v.source.clone(),
+                source: e,
+            })?;
+        }
+        mounts.push(MountPoint {
+            typ: "bind".into(),
+            source: v.source.display().to_string(),
+            destination: v.destination.display().to_string(),
+            mode: if v.read_only {
+                "ro".into()
+            } else {
+                String::new()
+            },
+            rw: !v.read_only,
+        });
+    }
+    let mut tmpfs = BTreeMap::new();
+    for t in &a.tmpfs {
+        let (dest, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
+        if !dest.starts_with('/') {
+            return Err(EngineError::Invalid(format!(
+                "invalid --tmpfs {t:?}: the path must be absolute"
+            )));
+        }
+        tmpfs.insert(dest.to_string(), opts.to_string());
+    }
+    let layers = engine.store.layer_dirs(&image)?;
+    let mut r = Record {
+        id: id.clone(),
+        name,
+        created: now_rfc3339(),
+        path: argv[0].clone(),
+        args: argv[1..].to_vec(),
+        image: image.id.clone(),
+        state: record::State {
+            status: "created".into(),
+            ..Default::default()
+        },
+        config: record::Config {
+            hostname: hostname.clone(),
+            user: a
+                .user
+                .clone()
+                .or_else(|| cfg.user().clone())
+                .unwrap_or_default(),
+            env,
+            cmd: if a.entrypoint.is_some() || !a.args.is_empty() {
+                Some(a.args.clone())
+            } else {
+                cfg.cmd().clone()
+            },
+            entrypoint: match a.entrypoint.as_deref() {
+                Some("") => None,
+                Some(e) => Some(vec![e.to_string()]),
+                None => cfg.entrypoint().clone(),
+            },
+            image: a.image.clone(),
+            working_dir: a
+                .workdir
+                .clone()
+                .or_else(|| cfg.working_dir().clone())
+                .unwrap_or_default(),
+            labels: cfg
+                .labels()
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            tty: a.tty,
+            open_stdin: a.interactive,
+        },
+        host_config: record::HostConfig {
+            memory: a.memory.unwrap_or(0),
+            memory_swap: a
+                .memory_swap
+                .unwrap_or(a.memory.map(|m| m * 2).unwrap_or(0)),
+            nano_cpus: a.nano_cpus.unwrap_or(0),
+            pids_limit: a.pids_limit.unwrap_or(0),
+            binds: a
+                .volumes
+                .iter()
+                .map(|v| {
+                    format!(
+                        "{}:{}{}",
+                        v.source.display(),
+                        v.destination.display(),
+                        if v.read_only { ":ro" } else { "" }
+                    )
+                })
+                .collect(),
+            tmpfs,
+            readonly_rootfs: a.read_only,
+            auto_remove: a.rm,
+            init: a.init,
+            network_mode: "none".into(),
+        },
+        mounts,
+        graph_driver: GraphDriver {
+            name: "overlay2".into(),
+            data: GraphData {
+                lower_dir: overlay::lowerdir_option(&layers),
+                upper_dir: dirs.upper.display().to_string(),
+                merged_dir: dirs.merged.display().to_string(),
+                work_dir: dirs.work.display().to_string(),
+            },
+        },
+        log_path: dir.join("container.log").display().to_string(),
+        hull_monitor: None,
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| EngineError::Io {
+        action: "create",
+        path: dir.clone(),
+        source: e,
+    })?;
+    let result = (|| {
+        dirs.create()?;
+        write_file(&dir.join("hostname"), &format!("{hostname}\n"))?;
+        write_file(
+            &dir.join("hosts"),
+            &format!("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{hostname}\n"),
+        )?;
+        write_file(&dir.join("container.log"), "")?;
+        engine.save(&r)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(e);
+    }
+    r.state.status = "created".into();
+    Ok(r)
+}
+
+fn write_file(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|e| EngineError::Io {
+        action: "write",
+        path: path.to_path_buf(),
+        source: e,
+    })
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| EngineError::from(crate::Error::sys("pipe", e)))
+}
+
+/// Mount the rootfs, write the bundle, create and start the container with `stdio`.
+/// On failure the record keeps the error (and the exit status Docker would give).
+fn start_process(engine: &Engine, r: &mut Record, stdio: [OwnedFd; 3]) -> Result<Pid> {
+    let dir = engine.container_dir(&r.id);
+    let dirs = overlay::Dirs::of(&dir);
+    let attempt = (|| -> Result<Pid> {
+        let image = engine.store.resolve(&r.image)?;
+        let layers = engine.store.layer_dirs(&image)?;
+        overlay::mount(&layers, &dirs)?;
+        let init_script = engine.root.join("hull-init");
+        if r.host_config.init && !init_script.exists() {
+            write_file(&init_script, bundle::INIT_SCRIPT)?;
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&init_script, std::fs::Permissions::from_mode(0o755));
+        }
+        let config = bundle::config(&bundle::BundleInputs {
+            record: r,
+            rootfs: &dirs.merged,
+            container_dir: &dir,
+            init_script: &init_script,
+        })?;
+        write_file(
+            &dir.join("config.json"),
+            &serde_json::to_string_pretty(&config).unwrap_or_default(),
+        )?;
+        // A stale runtime state of this id (a monitor killed earlier) would block create.
+        let _ = delete::delete(&engine.runtime_root(), &r.id, true);
+        let created = create::create(create::CreateOptions {
+            root: engine.runtime_root(),
+            id: r.id.clone(),
+            bundle: dir.clone(),
+            pid_file: None,
+            console: None,
+            stdio: Some(stdio),
+        })?;
+        start::start(&engine.runtime_root(), &r.id)?;
+        Ok(created.pid)
+    })();
+    match attempt {
+        Ok(pid) => {
+            r.state = record::State {
+                status: "running".into(),
+                running: true,
+                pid: pid.as_raw(),
+                started_at: now_rfc3339(),
+                ..Default::default()
+            };
+            let me = std::process::id() as i32;
+            r.hull_monitor = crate::state::process_start_time(me).map(|s| (me, s));
+            engine.save(r)?;
+            Ok(pid)
+        }
+        Err(e) => {
+            let _ = delete::delete(&engine.runtime_root(), &r.id, true);
+            let _ = overlay::unmount(&dirs.merged);
+            r.state.error = e.to_string();
+            r.state.exit_code = e.exit_code();
+            let _ = engine.save(r);
+            Err(e)
+        }
+    }
+}
+
+/// After the init has ended: record it, tear down, and remove the container for `--rm`.
+fn finish(engine: &Engine, r: &mut Record, code: i32) -> Result<()> {
+    let oom = crate::container::Container::load(&engine.runtime_root(), &r.id)
+        .ok()
+        .and_then(|c| {
+            crate::cgroups::manager(c.record.cgroup.clone())
+                .oom_kill_count()
+                .ok()
+        })
+        .unwrap_or(0);
+    let _ = delete::delete(&engine.runtime_root(), &r.id, true);
+    let dir = engine.container_dir(&r.id);
+    let _ = overlay::unmount(&overlay::Dirs::of(&dir).merged);
+    r.state.status = "exited".into();
+    r.state.running = false;
+    r.state.pid = 0;
+    r.state.exit_code = code;
+    r.state.oom_killed = oom > 0;
+    r.state.finished_at = now_rfc3339();
+    r.hull_monitor = None;
+    engine.save(r)?;
+    if r.host_config.auto_remove {
+        super::ops::remove_dirs(engine, r)?;
+    }
+    Ok(())
+}
+
+/// `hull run` in the foreground: the container's output goes to our terminal and its log, our
+/// signals go to it, and we return its exit status.
+pub fn run_foreground(engine: &Engine, r: &mut Record, interactive: bool) -> Result<i32> {
+    crate::sys::process::become_subreaper()?;
+    let (out_r, out_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+    let stdin = if interactive {
+        std::io::stdin().as_fd().try_clone_to_owned()
+    } else {
+        File::open("/dev/null").map(OwnedFd::from)
+    }
+    .map_err(|e| EngineError::Io {
+        action: "open stdin",
+        path: "/dev/null".into(),
+        source: e,
+    })?;
+    let pid = match start_process(engine, r, [stdin, out_w, err_w]) {
+        Ok(pid) => pid,
+        Err(e) => {
+            if r.host_config.auto_remove {
+                let _ = super::ops::remove_dirs(engine, r);
+            }
+            return Err(e);
+        }
+    };
+    signals::forward_to(pid.as_raw());
+    let log = open_log(r)?;
+    relay([out_r, err_r], &log, true);
+    let code = wait_init(pid);
+    signals::forward_to(0);
+    finish(engine, r, code)?;
+    Ok(code)
+}
+
+/// `hull run -d`: a detached monitor child starts the container and watches it; we return as
+/// soon as it reports the container started (or why it could not).
+pub fn run_detached(engine: &Engine, r: &mut Record) -> Result<()> {
+    let (mut ours, theirs) = Chan::pair()?;
+    match process::fork()? {
+        ForkResult::Child => {
+            drop(ours);
+            let mut chan = theirs;
+            let _ = nix::unistd::setsid();
+            if let Ok(null) = File::options().read(true).write(true).open("/dev/null") {
+                for fd in 0..3 {
+                    // SAFETY: dup2 onto our stdio numbers.
+                    unsafe { libc::dup2(null.as_raw_fd(), fd) };
+                }
+            }
+            let code = monitor_detached(engine, r, &mut chan);
+            // SAFETY: leave without running the parent's atexit handlers.
+            unsafe { libc::_exit(code) }
+        }
+        ForkResult::Parent { child } => {
+            drop(theirs);
+            let reply = ours.recv();
+            let _ = nix::sys::wait::waitpid(child, Some(nix::sys::wait::WaitPidFlag::WNOHANG));
+            match reply {
+                Ok(Some((w, _))) if w == "started" => Ok(()),
+                Ok(Some((w, text))) if w == "error" => {
+                    let (code, msg) = text.split_once(' ').unwrap_or(("125", &text));
+                    let code: i32 = code.parse().unwrap_or(125);
+                    Err(if code == 126 || code == 127 {
+                        EngineError::Runtime(crate::Error::Exec {
+                            code,
+                            reason: msg.to_string(),
+                        })
+                    } else {
+                        EngineError::Invalid(msg.to_string())
+                    })
+                }
+                _ => Err(EngineError::Invalid(
+                    "the container monitor exited before the container started".into(),
+                )),
+            }
+        }
+    }
+}
+
+fn monitor_detached(engine: &Engine, r: &mut Record, chan: &mut Chan) -> i32 {
+    if crate::sys::process::become_subreaper().is_err() {
+        let _ = chan.send("error", "125 cannot become a child subreaper");
+        return 1;
+    }
+    let (Ok((out_r, out_w)), Ok((err_r, err_w)), Ok(null)) =
+        (pipe(), pipe(), File::open("/dev/null"))
+    else {
+        let _ = chan.send("error", "125 cannot create the log pipes");
+        return 1;
+    };
+    let pid = match start_process(engine, r, [OwnedFd::from(null), out_w, err_w]) {
+        Ok(pid) => pid,
+        Err(e) => {
+            let _ = chan.send("error", &format!("{} {e}", e.exit_code()));
+            if r.host_config.auto_remove {
+                let _ = super::ops::remove_dirs(engine, r);
+            }
+            return 1;
+        }
+    };
+    let _ = chan.send("started", &pid.to_string());
+    let Ok(log) = open_log(r) else { return 1 };
+    relay([out_r, err_r], &log, false);
+    let code = wait_init(pid);
+    match finish(engine, r, code) {
+        Ok(()) => 0,
+        Err(_) => 1,
+    }
+}
+
+fn open_log(r: &Record) -> Result<File> {
+    OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&r.log_path)
+        .map_err(|e| EngineError::Io {
+            action: "open log",
+            path: r.log_path.clone().into(),
+            source: e,
+        })
+}
+
+/// Copy the container's stdout and stderr to the log (JSON lines as Docker's json-file
+/// driver writes them) and, when attached, to our own stdout and stderr, until both close.
+fn relay(pipes: [OwnedFd; 2], mut log: &File, attached: bool) {
+    let mut open = [true, true];
+    let mut buf = [0u8; 8192];
+    while open[0] || open[1] {
+        let mut fds: Vec<PollFd> = pipes
+            .iter()
+            .map(|p| PollFd::new(p.as_fd(), PollFlags::POLLIN))
+            .collect();
+        match poll(&mut fds, PollTimeout::from(1000u16)) {
+            Ok(0) => continue,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => break,
+            Ok(_) => {}
+        }
+        let ready: Vec<bool> = fds
+            .iter()
+            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
+        for (i, stream) in ["stdout", "stderr"].iter().enumerate() {
+            if !open[i] || !ready[i] {
+                continue;
+            }
+            match nix::unistd::read(pipes[i].as_raw_fd(), &mut buf) {
+                Ok(0) | Err(_) => open[i] = false,
+                Ok(n) => {
+                    let chunk = &buf[..n];
+                    if attached {
+                        let _ = if i == 0 {
+                            std::io::stdout()
+                                .write_all(chunk)
+                                .and_then(|_| std::io::stdout().flush())
+                        } else {
+                            std::io::stderr().write_all(chunk)
+                        };
+                    }
+                    let line = serde_json::json!({
+                        "log": String::from_utf8_lossy(chunk),
+                        "stream": stream,
+                        "time": now_rfc3339(),
+                    });
+                    let _ = writeln!(log, "{line}");
+                }
+            }
+        }
+    }
+}
+
+/// Reap until the init is done (as subreaper we may also collect other orphans).
+pub(crate) fn wait_init(init: Pid) -> i32 {
+    loop {
+        match nix::sys::wait::waitpid(Pid::from_raw(-1), None) {
+            Ok(status) if status.pid() == Some(init) => {
+                if let Some(code) = process::exit_code(status) {
+                    return code;
+                }
+            }
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return 255,
+        }
+    }
+}

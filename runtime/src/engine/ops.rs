@@ -1,0 +1,278 @@
+//! What `hull` does to existing containers: stop, kill, rm, logs, exec, top, stats, diff.
+
+use std::io::{BufRead, BufReader, Seek, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use super::error::{EngineError, Result};
+use super::record::Record;
+use super::{overlay, Engine};
+
+fn not_running(r: &Record) -> EngineError {
+    EngineError::Conflict(format!("container {} is not running", r.short_id()))
+}
+
+/// Send a signal to the container's init through the runtime.
+pub fn kill(engine: &Engine, r: &Record, signal: Signal) -> Result<()> {
+    if !r.state.running {
+        return Err(not_running(r));
+    }
+    crate::container::kill::kill(&engine.runtime_root(), &r.id, signal, false)?;
+    Ok(())
+}
+
+/// Wait for the monitor to record the end (or for the init to vanish if the monitor is gone).
+fn wait_stopped(engine: &Engine, id: &str, timeout: Duration) -> Result<bool> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let r = engine.refresh(super::record::load(&engine.container_dir(id))?);
+        if !r.state.running {
+            return Ok(true);
+        }
+        if Instant::now() >= deadline {
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `hull stop -t N`: SIGTERM, then SIGKILL after N seconds, as Docker does. Stopping a
+/// stopped container is not an error.
+pub fn stop(engine: &Engine, r: &Record, timeout_secs: u64) -> Result<()> {
+    if !r.state.running {
+        return Ok(());
+    }
+    let _ = kill(engine, r, Signal::SIGTERM);
+    if wait_stopped(engine, &r.id, Duration::from_secs(timeout_secs))? {
+        return Ok(());
+    }
+    let _ = kill(engine, r, Signal::SIGKILL);
+    if wait_stopped(engine, &r.id, Duration::from_secs(10))? {
+        return Ok(());
+    }
+    Err(EngineError::Invalid(format!(
+        "container {} did not stop after SIGKILL",
+        r.short_id()
+    )))
+}
+
+/// `hull rm [-f]`.
+pub fn remove(engine: &Engine, r: &Record, force: bool) -> Result<()> {
+    if r.state.running {
+        if !force {
+            return Err(EngineError::Conflict(format!(
+                "you cannot remove a running container {}: stop the container before attempting removal or force remove",
+                r.short_id()
+            )));
+        }
+        let _ = kill(engine, r, Signal::SIGKILL);
+        wait_stopped(engine, &r.id, Duration::from_secs(10))?;
+    }
+    remove_dirs(engine, r)
+}
+
+/// Everything a container owns, whatever state a crash left it in: runtime state (and with it
+/// the cgroup and any process), the overlay mount, the directory.
+pub fn remove_dirs(engine: &Engine, r: &Record) -> Result<()> {
+    let _ = crate::container::delete::delete(&engine.runtime_root(), &r.id, true);
+    let dir = engine.container_dir(&r.id);
+    overlay::unmount(&overlay::Dirs::of(&dir).merged)?;
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(EngineError::Io {
+            action: "remove",
+            path: dir,
+            source: e,
+        }),
+    }
+}
+
+/// `hull logs [-f]`: replay the log; with `follow`, keep reading until the container stops.
+pub fn logs(engine: &Engine, r: &Record, follow: bool) -> Result<()> {
+    let path = PathBuf::from(&r.log_path);
+    let file = std::fs::File::open(&path).map_err(|e| EngineError::Io {
+        action: "open log",
+        path: path.clone(),
+        source: e,
+    })?;
+    let mut reader = BufReader::new(file);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = reader.read_line(&mut line).unwrap_or(0);
+        if n > 0 && line.ends_with('\n') {
+            print_log_line(&line);
+            continue;
+        }
+        if n > 0 {
+            // A partial line: let the writer finish it.
+            let back = -(n as i64);
+            let _ = reader.seek_relative(back);
+        }
+        if !follow {
+            return Ok(());
+        }
+        let running = engine
+            .refresh(
+                super::record::load(&engine.container_dir(&r.id)).unwrap_or_else(|_| r.clone()),
+            )
+            .state
+            .running;
+        if !running {
+            // One last pass for what was written just before the end.
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                print_log_line(&line);
+                line.clear();
+            }
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        let _ = reader.stream_position();
+    }
+}
+
+fn print_log_line(line: &str) {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+        return;
+    };
+    let text = v["log"].as_str().unwrap_or("");
+    if v["stream"] == "stderr" {
+        let _ = std::io::stderr().write_all(text.as_bytes());
+    } else {
+        let mut out = std::io::stdout();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+}
+
+pub struct ExecArgs {
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    pub detach: bool,
+}
+
+/// `hull exec`: returns the command's exit status (126/127 when it cannot run).
+pub fn exec(engine: &Engine, r: &Record, a: ExecArgs) -> Result<i32> {
+    if !r.state.running {
+        return Err(not_running(r));
+    }
+    let user = match &a.user {
+        Some(u) => {
+            let merged = overlay::Dirs::of(&engine.container_dir(&r.id)).merged;
+            let (uid, gid, _) = super::bundle::resolve_user(u, &merged)?;
+            Some((uid, Some(gid)))
+        }
+        None => None,
+    };
+    let code = crate::container::exec::exec(
+        &engine.runtime_root(),
+        &r.id,
+        crate::container::exec::ExecOptions {
+            args: a.args,
+            env: a.env,
+            cwd: a.workdir.map(PathBuf::from),
+            user,
+            detach: a.detach,
+            pid_file: None,
+        },
+    )?;
+    Ok(code)
+}
+
+/// The processes of a running container, from its cgroup: (pid, user id, command line).
+pub fn top(engine: &Engine, r: &Record) -> Result<Vec<(i32, u32, String)>> {
+    if !r.state.running {
+        return Err(not_running(r));
+    }
+    let c = crate::container::Container::load(&engine.runtime_root(), &r.id)?;
+    let mut pids = crate::cgroups::manager(c.record.cgroup.clone())
+        .pids()
+        .map_err(crate::Error::from)?;
+    pids.sort();
+    Ok(pids
+        .into_iter()
+        .map(|pid| {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|b| {
+                    b.split(|c| *c == 0)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| String::from_utf8_lossy(s).into_owned())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default();
+            let uid = std::fs::read_to_string(format!("/proc/{pid}/status"))
+                .ok()
+                .and_then(|s| {
+                    s.lines()
+                        .find(|l| l.starts_with("Uid:"))
+                        .and_then(|l| l.split_whitespace().nth(1).and_then(|u| u.parse().ok()))
+                })
+                .unwrap_or(0);
+            (pid, uid, cmd)
+        })
+        .collect())
+}
+
+pub struct Stats {
+    pub memory_usage: u64,
+    pub memory_limit: u64,
+    pub pids: u64,
+    pub cpu_usage_ns: u64,
+}
+
+/// Usage figures read straight from the container's cgroup files (v1 or v2).
+pub fn stats(engine: &Engine, r: &Record) -> Result<Stats> {
+    let mut s = Stats {
+        memory_usage: 0,
+        memory_limit: 0,
+        pids: 0,
+        cpu_usage_ns: 0,
+    };
+    if !r.state.running {
+        return Ok(s);
+    }
+    let c = crate::container::Container::load(&engine.runtime_root(), &r.id)?;
+    let read = |p: PathBuf| -> Option<u64> { std::fs::read_to_string(p).ok()?.trim().parse().ok() };
+    for dir in &c.record.cgroup.dirs {
+        if let Some(v) =
+            read(dir.join("memory.usage_in_bytes")).or_else(|| read(dir.join("memory.current")))
+        {
+            s.memory_usage = v;
+        }
+        if let Some(v) =
+            read(dir.join("memory.limit_in_bytes")).or_else(|| read(dir.join("memory.max")))
+        {
+            s.memory_limit = v;
+        }
+        if let Some(v) = read(dir.join("pids.current")) {
+            s.pids = v;
+        }
+        if let Some(v) = read(dir.join("cpuacct.usage")) {
+            s.cpu_usage_ns = v;
+        }
+        if let Ok(text) = std::fs::read_to_string(dir.join("cpu.stat")) {
+            if let Some(us) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("usage_usec "))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+            {
+                s.cpu_usage_ns = us * 1000;
+            }
+        }
+    }
+    Ok(s)
+}
+
+/// `hull diff`: what the container changed compared with its image.
+pub fn diff(engine: &Engine, r: &Record) -> Result<Vec<(char, String)>> {
+    let image = engine.store.resolve(&r.image)?;
+    let lowers = engine.store.layer_dirs(&image)?;
+    let upper = overlay::Dirs::of(&engine.container_dir(&r.id)).upper;
+    Ok(crate::image::diff_changes(&upper, &lowers)?)
+}

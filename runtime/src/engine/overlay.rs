@@ -1,0 +1,116 @@
+//! A container's rootfs: an overlay of its image's layers (read-only lower dirs) and its own
+//! upper dir, mounted on `merged`.
+
+use std::path::{Path, PathBuf};
+
+use nix::mount::MsFlags;
+
+use super::error::{EngineError, Result};
+
+pub struct Dirs {
+    pub upper: PathBuf,
+    pub work: PathBuf,
+    pub merged: PathBuf,
+}
+
+impl Dirs {
+    pub fn of(container_dir: &Path) -> Dirs {
+        Dirs {
+            upper: container_dir.join("upper"),
+            work: container_dir.join("work"),
+            merged: container_dir.join("merged"),
+        }
+    }
+
+    pub fn create(&self) -> Result<()> {
+        for d in [&self.upper, &self.work, &self.merged] {
+            std::fs::create_dir_all(d).map_err(|e| EngineError::Io {
+                action: "create",
+                path: d.clone(),
+                source: e,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// overlayfs lists lower dirs top first; the store gives them bottom first.
+pub fn lowerdir_option(bottom_first: &[PathBuf]) -> String {
+    bottom_first
+        .iter()
+        .rev()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+pub fn mount(lower_bottom_first: &[PathBuf], dirs: &Dirs) -> Result<()> {
+    if is_mounted(&dirs.merged) {
+        return Ok(());
+    }
+    if lower_bottom_first.is_empty() {
+        // An image without layers (FROM scratch and nothing added): the upper dir alone.
+        return crate::sys::mount::bind(&dirs.upper, &dirs.merged, false)
+            .map_err(EngineError::from);
+    }
+    let data = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lowerdir_option(lower_bottom_first),
+        dirs.upper.display(),
+        dirs.work.display()
+    );
+    crate::sys::mount::mount(
+        Some(Path::new("overlay")),
+        &dirs.merged,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(&data),
+    )
+    .map_err(EngineError::from)
+}
+
+pub fn unmount(merged: &Path) -> Result<()> {
+    if !is_mounted(merged) {
+        return Ok(());
+    }
+    crate::sys::mount::detach(merged).map_err(EngineError::from)
+}
+
+/// Whether a path is a mount point in our mount namespace.
+pub fn is_mounted(path: &Path) -> bool {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    let want = path.display().to_string();
+    info.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .any(|mp| unescape(mp) == want)
+}
+
+/// mountinfo escapes space, tab, newline and backslash as octal.
+fn unescape(s: &str) -> String {
+    s.replace("\\040", " ")
+        .replace("\\011", "\t")
+        .replace("\\012", "\n")
+        .replace("\\134", "\\")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lower_dirs_are_listed_top_first() {
+        let l = vec![
+            PathBuf::from("/l/base"),
+            PathBuf::from("/l/mid"),
+            PathBuf::from("/l/top"),
+        ];
+        assert_eq!(lowerdir_option(&l), "/l/top:/l/mid:/l/base");
+    }
+
+    #[test]
+    fn mountinfo_escapes() {
+        assert_eq!(unescape("/a\\040b"), "/a b");
+    }
+}

@@ -1,0 +1,134 @@
+//! A container as the engine remembers it, in Docker's shape (so `inspect` prints it as is).
+//! Records are written to a temporary file and renamed: a `hull` killed mid-write leaves the
+//! old record or the new one, never half of one.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::error::{EngineError, Result};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct State {
+    pub status: String,
+    pub running: bool,
+    pub paused: bool,
+    pub restarting: bool,
+    #[serde(rename = "OOMKilled")]
+    pub oom_killed: bool,
+    pub dead: bool,
+    pub pid: i32,
+    pub exit_code: i32,
+    pub error: String,
+    pub started_at: String,
+    pub finished_at: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Config {
+    pub hostname: String,
+    pub user: String,
+    pub env: Vec<String>,
+    pub cmd: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    pub image: String,
+    pub working_dir: String,
+    pub labels: BTreeMap<String, String>,
+    pub tty: bool,
+    pub open_stdin: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HostConfig {
+    pub memory: i64,
+    pub memory_swap: i64,
+    pub nano_cpus: i64,
+    pub pids_limit: i64,
+    pub binds: Vec<String>,
+    pub tmpfs: BTreeMap<String, String>,
+    pub readonly_rootfs: bool,
+    pub auto_remove: bool,
+    pub init: bool,
+    pub network_mode: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MountPoint {
+    #[serde(rename = "Type")]
+    pub typ: String,
+    pub source: String,
+    pub destination: String,
+    pub mode: String,
+    #[serde(rename = "RW")]
+    pub rw: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GraphData {
+    pub lower_dir: String,
+    pub upper_dir: String,
+    pub merged_dir: String,
+    pub work_dir: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GraphDriver {
+    pub name: String,
+    pub data: GraphData,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Record {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub path: String,
+    pub args: Vec<String>,
+    pub image: String,
+    pub state: State,
+    pub config: Config,
+    pub host_config: HostConfig,
+    pub mounts: Vec<MountPoint>,
+    pub graph_driver: GraphDriver,
+    pub log_path: String,
+    /// The process that watches the container (pid, start time), so a crashed monitor is
+    /// noticed instead of showing "running" forever.
+    #[serde(default)]
+    pub hull_monitor: Option<(i32, u64)>,
+}
+
+impl Record {
+    pub fn short_id(&self) -> &str {
+        &self.id[..12.min(self.id.len())]
+    }
+
+    pub fn dir(&self, containers: &Path) -> PathBuf {
+        containers.join(&self.id)
+    }
+}
+
+pub const RECORD_FILE: &str = "config.v2.json";
+
+pub fn save(dir: &Path, record: &Record) -> Result<()> {
+    let json = serde_json::to_vec_pretty(record).expect("a record always serializes");
+    crate::state::write_atomic(&dir.join(RECORD_FILE), &json).map_err(EngineError::from)
+}
+
+pub fn load(dir: &Path) -> Result<Record> {
+    let path = dir.join(RECORD_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| EngineError::Io {
+        action: "read container record",
+        path: path.clone(),
+        source: e,
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| EngineError::Invalid(format!("{}: {e}", path.display())))
+}

@@ -1,0 +1,231 @@
+//! hullrt-only checks: commands and behaviour beyond the OCI spec (features, list, error
+//! messages, the OOM flag). Always runs the built `hullrt`, whatever `$HULL_OCI_RUNTIME` says.
+mod common;
+
+use std::fs;
+
+use common::*;
+use serde_json::{json, Value};
+
+const OOM_KEY: &str = "org.hull.oom-killed";
+
+/// A failed command: non-zero exit, and exactly one line on stderr that contains `needle`.
+fn assert_one_line_error(out: &std::process::Output, needle: &str) {
+    assert!(
+        !out.status.success(),
+        "expected a failure naming {needle:?}: {}",
+        describe(out)
+    );
+    let err = stderr(out);
+    let lines: Vec<&str> = err.trim_end().lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "the error should be ONE line: {}",
+        describe(out)
+    );
+    assert!(
+        lines[0].contains(needle),
+        "the error should name {needle:?}: {}",
+        describe(out)
+    );
+}
+
+#[test]
+fn features_prints_json_with_oci_versions_and_namespaces() {
+    let ctx = Ctx::hullrt(false);
+    let out = must("features", ctx.cmd(&["features"]));
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("features printed invalid JSON ({e}): {}", stdout(&out)));
+    for key in ["ociVersionMin", "ociVersionMax"] {
+        assert!(
+            v[key].as_str().is_some_and(|s| s.starts_with("1.")),
+            "{key} should be a 1.x version: {v}"
+        );
+    }
+    let ns: Vec<&str> = v["linux"]["namespaces"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no linux.namespaces array: {v}"))
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for want in ["pid", "network", "ipc", "uts", "mount", "user"] {
+        assert!(ns.contains(&want), "linux.namespaces lacks {want}: {ns:?}");
+    }
+}
+
+#[test]
+fn list_shows_a_created_container_as_text_and_json() {
+    let ctx = Ctx::hullrt(false);
+    let b = ctx.bundle();
+    b.set_args(&["sleep", "100"]);
+    ctx.create_ok(&b);
+    let out = must("list", ctx.cmd(&["list"]));
+    let text = stdout(&out);
+    let row = text
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(ctx.id.as_str()))
+        .unwrap_or_else(|| panic!("list does not show {}:\n{text}", ctx.id));
+    assert!(row.contains("created"), "list row lacks the status: {row}");
+
+    let out = must("list --format json", ctx.cmd(&["list", "--format", "json"]));
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("list --format json is not JSON ({e}): {}", stdout(&out)));
+    let arr = v.as_array().unwrap_or_else(|| panic!("not an array: {v}"));
+    let entry = arr
+        .iter()
+        .find(|e| e["id"] == json!(ctx.id))
+        .unwrap_or_else(|| panic!("{} not in {v}", ctx.id));
+    assert_eq!(entry["status"], json!("created"), "{entry}");
+    assert_eq!(
+        entry["pid"].as_i64(),
+        Some(ctx.pid(&ctx.id) as i64),
+        "{entry}"
+    );
+}
+
+#[test]
+fn create_with_a_missing_bundle_dir_names_the_dir_and_leaves_nothing() {
+    let ctx = Ctx::hullrt(true);
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("no-such-bundle");
+    let before = ctx.snapshot();
+    let out = ctx.cmd(&["create", "--bundle", path_str(&missing), &ctx.id]);
+    assert_one_line_error(&out, path_str(&missing));
+    assert_no_leaks(&before, &ctx.snapshot());
+}
+
+#[test]
+fn create_with_a_malformed_config_names_config_json_and_leaves_nothing() {
+    let ctx = Ctx::hullrt(true);
+    let b = ctx.bundle();
+    fs::write(b.config_path(), "{\"ociVersion\":").unwrap();
+    let before = ctx.snapshot();
+    let out = ctx.create(&b);
+    assert_one_line_error(&out, "config.json");
+    assert_no_leaks(&before, &ctx.snapshot());
+}
+
+#[test]
+fn commands_on_an_unknown_id_name_the_id() {
+    let ctx = Ctx::hullrt(true);
+    let before = ctx.snapshot();
+    let id = ctx.id.as_str();
+    for args in [
+        vec!["state", id],
+        vec!["start", id],
+        vec!["kill", id, "KILL"],
+        vec!["delete", id],
+    ] {
+        let out = ctx.cmd(&args);
+        assert_one_line_error(&out, id);
+    }
+    assert_no_leaks(&before, &ctx.snapshot());
+}
+
+#[test]
+fn create_with_a_duplicate_id_names_the_id_and_keeps_the_first_container() {
+    let ctx = Ctx::hullrt(true);
+    let first = ctx.bundle();
+    first.set_args(&["sleep", "100"]);
+    ctx.create_ok(&first);
+    let pid = ctx.pid(&ctx.id);
+    let second = ctx.bundle();
+    second.set_args(&["sleep", "100"]);
+    let before = ctx.snapshot();
+    let out = ctx.create(&second);
+    assert_one_line_error(&out, &ctx.id);
+    assert_no_leaks(&before, &ctx.snapshot());
+    assert!(
+        cgroup_dirs_with(&second.cgroup).is_empty(),
+        "the duplicate left its cgroup"
+    );
+    let st = ctx.state(&ctx.id);
+    assert_eq!(st["status"], json!("created"), "{st}");
+    assert_eq!(st["pid"].as_i64(), Some(pid as i64), "{st}");
+    assert!(!is_gone(pid), "the first container's process died");
+}
+
+#[test]
+fn kill_with_a_bad_signal_names_it_and_leaves_the_container_alone() {
+    let ctx = Ctx::hullrt(false);
+    let b = ctx.bundle();
+    b.set_args(&["sleep", "100"]);
+    ctx.create_ok(&b);
+    let out = ctx.kill(&ctx.id, "NOPE");
+    assert_one_line_error(&out, "NOPE");
+    assert_eq!(ctx.status(&ctx.id).as_deref(), Some("created"));
+}
+
+#[test]
+fn systemd_cgroup_flag_is_reported_as_not_supported() {
+    let ctx = Ctx::hullrt(true);
+    let b = ctx.bundle();
+    let before = ctx.snapshot();
+    let out = ctx.cmd(&[
+        "--systemd-cgroup",
+        "create",
+        "--bundle",
+        path_str(b.path()),
+        &ctx.id,
+    ]);
+    assert_one_line_error(&out, "systemd");
+    assert!(
+        stderr(&out).to_lowercase().contains("not supported"),
+        "should say 'not supported': {}",
+        describe(&out)
+    );
+    assert_no_leaks(&before, &ctx.snapshot());
+}
+
+#[test]
+fn an_unsupported_field_is_named_and_nothing_is_left() {
+    let ctx = Ctx::hullrt(true);
+    let b = ctx.bundle();
+    b.edit(|c| c["linux"]["seccomp"] = json!({ "defaultAction": "SCMP_ACT_ALLOW" }));
+    let before = ctx.snapshot();
+    let out = ctx.create(&b);
+    assert_one_line_error(&out, "linux.seccomp");
+    assert_no_leaks(&before, &ctx.snapshot());
+}
+
+fn oom_flag(st: &Value) -> Value {
+    st["annotations"][OOM_KEY].clone()
+}
+
+#[test]
+fn state_flags_an_oom_killed_container() {
+    let ctx = Ctx::hullrt(false);
+    let b = ctx.bundle();
+    b.edit(|c| c["linux"]["resources"] = json!({ "memory": { "limit": 32u64 << 20 } }));
+    b.set_args(&["tail", "/dev/zero"]);
+    ctx.create_ok(&b);
+    ctx.start_ok(&ctx.id);
+    ctx.wait_for_status(&ctx.id, "stopped", STATE_TIMEOUT);
+    let st = ctx.state(&ctx.id);
+    assert_eq!(oom_flag(&st), json!("true"), "annotation {OOM_KEY}: {st}");
+}
+
+#[test]
+fn state_does_not_flag_a_container_killed_by_sigkill() {
+    let ctx = Ctx::hullrt(false);
+    let b = ctx.bundle();
+    b.edit(|c| c["linux"]["resources"] = json!({ "memory": { "limit": 32u64 << 20 } }));
+    b.set_args(&["sleep", "100"]);
+    ctx.create_ok(&b);
+    ctx.start_ok(&ctx.id);
+    must("kill KILL", ctx.kill(&ctx.id, "KILL"));
+    ctx.wait_for_status(&ctx.id, "stopped", STATE_TIMEOUT);
+    let st = ctx.state(&ctx.id);
+    assert_eq!(oom_flag(&st), json!("false"), "annotation {OOM_KEY}: {st}");
+}
+
+#[test]
+fn run_of_an_oom_killed_container_exits_137() {
+    let ctx = Ctx::hullrt(false);
+    let b = ctx.bundle();
+    b.edit(|c| c["linux"]["resources"] = json!({ "memory": { "limit": 32u64 << 20 } }));
+    b.set_args(&["tail", "/dev/zero"]);
+    let out = ctx.run(&b);
+    assert_eq!(code(out.status), 137, "{}", describe(&out));
+}
