@@ -9,8 +9,10 @@
 
 pub mod cgroups;
 pub mod container;
+pub mod engine;
 pub mod error;
 pub mod hooks;
+pub mod image;
 pub mod init;
 pub mod log;
 pub mod signal;
