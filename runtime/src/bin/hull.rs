@@ -220,15 +220,47 @@ enum Command {
     },
     /// Give an image another name.
     Tag { source: String, target: String },
-    /// Networks (coming with the networking issue).
-    Network {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
-    /// Published ports (coming with the networking issue).
+    /// Networks: create, ls, inspect, rm.
+    #[command(subcommand)]
+    Network(NetworkCommand),
+    /// Show a container's published ports (optionally only PORT[/PROTO]).
     Port {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
+        container: String,
+        port: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum NetworkCommand {
+    /// Create a bridge network.
+    Create {
+        #[arg(long)]
+        subnet: Option<String>,
+        /// Only "bridge" is supported.
+        #[arg(short, long, default_value = "bridge")]
+        driver: String,
+        name: String,
+    },
+    /// List networks.
+    #[command(alias = "list")]
+    Ls {
+        #[arg(short, long)]
+        quiet: bool,
+        #[arg(long)]
+        format: Option<String>,
+    },
+    /// Show a network's details and its containers.
+    Inspect {
+        #[arg(required = true)]
+        networks: Vec<String>,
+        #[arg(short, long)]
+        format: Option<String>,
+    },
+    /// Remove networks (refused while containers use them).
+    #[command(alias = "remove")]
+    Rm {
+        #[arg(required = true)]
+        networks: Vec<String>,
     },
 }
 
@@ -274,7 +306,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Run(f) => run(*f),
         Command::Ps { all, quiet, format } => {
             let e = engine()?;
-            let list: Vec<_> = e.list()?.into_iter().filter(|r| all || r.state.running).collect();
+            let list: Vec<_> = e
+                .list()?
+                .into_iter()
+                .filter(|r| all || r.state.running)
+                .collect();
             if quiet {
                 for r in &list {
                     println!("{}", r.short_id());
@@ -302,9 +338,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                                 r.short_id().to_string(),
                                 r.config.image.clone(),
                                 format::command(r),
-                                format!("{} ago", format::human_duration(format::since(&r.created, now))),
+                                format!(
+                                    "{} ago",
+                                    format::human_duration(format::since(&r.created, now))
+                                ),
                                 format::status(r, now),
-                                String::new(),
+                                format::ports(r),
                                 r.name.clone(),
                             ]
                         })
@@ -312,7 +351,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     print!(
                         "{}",
                         format::table(
-                            &["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
+                            &[
+                                "CONTAINER ID",
+                                "IMAGE",
+                                "COMMAND",
+                                "CREATED",
+                                "STATUS",
+                                "PORTS",
+                                "NAMES"
+                            ],
                             &rows
                         )
                     );
@@ -357,7 +404,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             }
             let e = engine()?;
             let r = e.find(&container)?;
-            let env = env.iter().filter_map(|v| units::expand_env_flag(v)).collect();
+            let env = env
+                .iter()
+                .filter_map(|v| units::expand_env_flag(v))
+                .collect();
             Ok(ops::exec(
                 &e,
                 &r,
@@ -395,13 +445,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let list = if containers.is_empty() {
                 e.list()?.into_iter().filter(|r| r.state.running).collect()
             } else {
-                containers.iter().map(|c| e.find(c)).collect::<Result<Vec<_>, _>>()?
+                containers
+                    .iter()
+                    .map(|c| e.find(c))
+                    .collect::<Result<Vec<_>, _>>()?
             };
             let mut rows = Vec::new();
             let mut values = Vec::new();
             for r in &list {
                 let s = ops::stats(&e, r)?;
-                let pct = if s.memory_limit > 0 && s.memory_limit < u64::MAX / 2 {
+                let pct = if s.memory_limit > 0 && s.memory_limit < 1 << 60 {
                     100.0 * s.memory_usage as f64 / s.memory_limit as f64
                 } else {
                     0.0
@@ -424,7 +477,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             }
             print!(
                 "{}",
-                format::table(&["CONTAINER ID", "NAME", "MEM USAGE / LIMIT", "MEM %", "PIDS"], &rows)
+                format::table(
+                    &["CONTAINER ID", "NAME", "MEM USAGE / LIMIT", "MEM %", "PIDS"],
+                    &rows
+                )
             );
             Ok(0)
         }
@@ -441,6 +497,17 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Rmi { force, images } | Command::Image(ImageCommand::Rm { force, images }) => {
             let e = engine()?;
             for i in &images {
+                // The store knows nothing of containers: an image a container was made from
+                // stays unless forced, as Docker refuses it.
+                let img = e.store.resolve(i)?;
+                if !force {
+                    if let Some(c) = e.list()?.iter().find(|c| c.image == img.id) {
+                        anyhow::bail!(
+                            "conflict: unable to remove image {i}: container {} is using it (remove the container first, or use -f)",
+                            c.short_id()
+                        );
+                    }
+                }
                 for line in e.store.remove(i, force)? {
                     println!("{line}");
                 }
@@ -513,14 +580,42 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             e.store.tag(&img, &target)?;
             Ok(0)
         }
-        Command::Network { .. } | Command::Port { .. } => anyhow::bail!(
-            "networks and published ports are not implemented yet (they come with hull's networking); containers run with --network none"
-        ),
+        Command::Network(cmd) => network(cmd),
+        Command::Port { container, port } => {
+            let e = engine()?;
+            let r = e.find(&container)?;
+            let want = port.map(|p| {
+                if p.contains('/') {
+                    p
+                } else {
+                    format!("{p}/tcp")
+                }
+            });
+            let mut found = false;
+            for (key, binds) in &r.network_settings.ports {
+                if want.as_deref().is_some_and(|w| w != key) {
+                    continue;
+                }
+                for b in binds {
+                    found = true;
+                    if want.is_some() {
+                        println!("{}:{}", b.host_ip, b.host_port);
+                    } else {
+                        println!("{key} -> {}:{}", b.host_ip, b.host_port);
+                    }
+                }
+            }
+            if let (Some(w), false) = (&want, found) {
+                anyhow::bail!("no public port '{w}' published for {container}");
+            }
+            Ok(0)
+        }
     }
 }
 
 fn bytes(n: u64) -> String {
-    if n >= u64::MAX / 2 {
+    // cgroup v1 spells "no limit" as a page-rounded i64::MAX.
+    if n >= 1 << 60 {
         return "unlimited".into();
     }
     let units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -556,7 +651,8 @@ fn ps_json(r: &engine::record::Record) -> serde_json::Value {
         "State": r.state.status,
         "ExitCode": r.state.exit_code,
         "Names": r.name,
-        "Ports": "",
+        "Ports": format::ports(r),
+        "Networks": r.host_config.network_mode,
     })
 }
 
@@ -660,18 +756,12 @@ fn history(image: &str, no_trunc: bool) -> anyhow::Result<i32> {
 }
 
 fn run(f: RunFlags) -> anyhow::Result<i32> {
-    if !f.publish.is_empty() || f.publish_all {
-        for p in &f.publish {
-            units::parse_port(p).map_err(anyhow::Error::msg)?;
-        }
-        anyhow::bail!(
-            "publishing ports (-p/-P) is not implemented yet: it comes with hull's networking"
-        );
-    }
-    match f.network.as_deref() {
-        None | Some("none") => {}
-        Some(n) => anyhow::bail!("--network {n} is not implemented yet: containers run with --network none until hull's networking lands"),
-    }
+    let publish = f
+        .publish
+        .iter()
+        .map(|p| units::parse_port(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
     let mut env = Vec::new();
     for file in &f.env_file {
         let text =
@@ -719,6 +809,9 @@ fn run(f: RunFlags) -> anyhow::Result<i32> {
         hostname: f.hostname,
         read_only: f.read_only,
         init: f.init,
+        network: f.network,
+        publish,
+        publish_all: f.publish_all,
     };
     let e = engine()?;
     let mut r = engine::monitor::create(&e, &args)?;
@@ -733,4 +826,83 @@ fn run(f: RunFlags) -> anyhow::Result<i32> {
         &mut r,
         args.interactive,
     )?)
+}
+
+fn network(cmd: NetworkCommand) -> anyhow::Result<i32> {
+    let e = engine()?;
+    let nets = e.networks()?;
+    match cmd {
+        NetworkCommand::Create {
+            subnet,
+            driver,
+            name,
+        } => {
+            if driver != "bridge" {
+                anyhow::bail!(
+                    "network driver {driver:?} is not supported: hull makes bridge networks"
+                );
+            }
+            let n = nets.create(&name, subnet.as_deref())?;
+            println!("{}", n.id);
+        }
+        NetworkCommand::Ls { quiet, format } => {
+            let list = nets.list()?;
+            let short = |id: &str| id[..12.min(id.len())].to_string();
+            if quiet {
+                for n in &list {
+                    println!("{}", short(&n.id));
+                }
+                return Ok(0);
+            }
+            if let Some(f) = format {
+                let values: Vec<_> = list
+                    .iter()
+                    .map(|n| serde_json::json!({"ID": short(&n.id), "Name": n.name, "Driver": n.driver, "Scope": n.scope, "Subnet": n.subnet}))
+                    .collect();
+                if f == "json" {
+                    for v in &values {
+                        println!("{v}");
+                    }
+                    return Ok(0);
+                }
+                return print_values(&values, Some(&f));
+            }
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|n| {
+                    vec![
+                        short(&n.id),
+                        n.name.clone(),
+                        n.driver.clone(),
+                        n.scope.clone(),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                format::table(&["NETWORK ID", "NAME", "DRIVER", "SCOPE"], &rows)
+            );
+        }
+        NetworkCommand::Inspect { networks, format } => {
+            let values = networks
+                .iter()
+                .map(|n| nets.inspect(n))
+                .collect::<Result<Vec<_>, _>>()?;
+            return print_values(&values, format.as_deref());
+        }
+        NetworkCommand::Rm { networks } => {
+            let mut failed = false;
+            for n in &networks {
+                match nets.remove(n) {
+                    Ok(()) => println!("{n}"),
+                    Err(err) => {
+                        eprintln!("hull: {err}");
+                        failed = true;
+                    }
+                }
+            }
+            return Ok(if failed { 1 } else { 0 });
+        }
+    }
+    Ok(0)
 }

@@ -85,7 +85,19 @@ pub fn resolve_user(spec: &str, rootfs: &Path) -> Result<(u32, u32, Vec<u32>)> {
     Ok((uid, gid, extra))
 }
 
+/// The container's network namespace.
+#[derive(Debug, Clone)]
+pub enum NetNs {
+    /// A new one (bridge and none modes).
+    New,
+    /// hull's own (`--network host`).
+    Host,
+    /// Another container's (`--network container:X`): the path of its namespace file.
+    Join(std::path::PathBuf),
+}
+
 pub struct BundleInputs<'a> {
+    pub netns: NetNs,
     pub record: &'a Record,
     pub rootfs: &'a Path,
     pub container_dir: &'a Path,
@@ -118,7 +130,7 @@ pub fn config(b: &BundleInputs) -> Result<Value> {
         json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
         json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"]}),
     ];
-    for f in ["hostname", "hosts"] {
+    for f in ["hostname", "hosts", "resolv.conf"] {
         mounts.push(json!({
             "destination": format!("/etc/{f}"), "type": "bind",
             "source": b.container_dir.join(f), "options": ["rbind", "rprivate"]
@@ -162,6 +174,18 @@ pub fn config(b: &BundleInputs) -> Result<Value> {
         resources["pids"] = json!({"limit": hc.pids_limit});
     }
     let caps: Vec<&str> = DEFAULT_CAPS.to_vec();
+    let mut namespaces = vec![
+        json!({"type": "pid"}),
+        json!({"type": "ipc"}),
+        json!({"type": "uts"}),
+        json!({"type": "mount"}),
+        json!({"type": "cgroup"}),
+    ];
+    match &b.netns {
+        NetNs::New => namespaces.push(json!({"type": "network"})),
+        NetNs::Host => {}
+        NetNs::Join(path) => namespaces.push(json!({"type": "network", "path": path})),
+    }
     Ok(json!({
         "ociVersion": "1.0.2",
         "process": {
@@ -179,10 +203,7 @@ pub fn config(b: &BundleInputs) -> Result<Value> {
         "linux": {
             "cgroupsPath": format!("hull-{}", r.short_id()),
             "resources": resources,
-            "namespaces": [
-                {"type": "pid"}, {"type": "network"}, {"type": "ipc"},
-                {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}
-            ],
+            "namespaces": namespaces,
             "maskedPaths": [
                 "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
                 "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",

@@ -71,6 +71,17 @@ pub fn status(r: &Record, now: SystemTime) -> String {
     }
 }
 
+/// The PORTS column: `0.0.0.0:8080->80/tcp, …`.
+pub fn ports(r: &Record) -> String {
+    let mut out = Vec::new();
+    for (key, binds) in &r.network_settings.ports {
+        for b in binds {
+            out.push(format!("{}:{}->{key}", b.host_ip, b.host_port));
+        }
+    }
+    out.join(", ")
+}
+
 /// The command column: quoted and cut to 20 characters as `docker ps` does.
 pub fn command(r: &Record) -> String {
     let mut full = r.path.clone();

@@ -11,6 +11,7 @@ pub mod cmdline;
 pub mod error;
 pub mod format;
 pub mod monitor;
+pub mod network;
 pub mod ops;
 pub mod overlay;
 pub mod record;
@@ -55,6 +56,20 @@ pub struct RunArgs {
     pub hostname: Option<String>,
     pub read_only: bool,
     pub init: bool,
+    /// `--network`; None: the default (see [`default_network`]).
+    pub network: Option<String>,
+    pub publish: Vec<units::PortSpec>,
+    pub publish_all: bool,
+}
+
+/// The network a container joins when `--network` is not given: Docker's "bridge", unless
+/// `HULL_BRIDGE=none` — the equivalent of `dockerd --bridge=none` — says hull must not touch
+/// the network of the namespace it runs in (tests that run in the machine's own namespace).
+pub fn default_network() -> String {
+    match std::env::var("HULL_BRIDGE").as_deref() {
+        Ok("none") => "none".into(),
+        _ => "bridge".into(),
+    }
 }
 
 impl Engine {
@@ -79,6 +94,10 @@ impl Engine {
             root: root.to_path_buf(),
             store: Store::open(root)?,
         })
+    }
+
+    pub fn networks(&self) -> Result<network::Networks> {
+        Ok(network::Networks::open(&self.root)?)
     }
 
     pub fn containers_dir(&self) -> PathBuf {
@@ -106,8 +125,25 @@ impl Engine {
             source: e,
         })?;
         for e in entries.flatten() {
-            if let Ok(r) = record::load(&e.path()) {
-                out.push(self.refresh(r));
+            let name = e.file_name().to_string_lossy().into_owned();
+            match record::load(&e.path()) {
+                Ok(r) => out.push(self.refresh(r)),
+                // A 64-hex directory without a record: a `hull run` killed before its first
+                // write. Show it, so `ps -a` explains it and `rm -f` can clean it up.
+                Err(_) if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                    out.push(Record {
+                        id: name.clone(),
+                        name: name[..12].to_string(),
+                        state: record::State {
+                            status: "dead".into(),
+                            dead: true,
+                            error: "incomplete: hull stopped while creating this container".into(),
+                            ..Default::default()
+                        },
+                        ..Default::default()
+                    });
+                }
+                Err(_) => {}
             }
         }
         out.sort_by(|a, b| b.created.cmp(&a.created));

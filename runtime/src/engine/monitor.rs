@@ -15,8 +15,9 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::unistd::{ForkResult, Pid};
 
 use super::error::{EngineError, Result};
+use super::network::{self, ConnectRequest, NetworkMode};
 use super::record::{self, GraphData, GraphDriver, MountPoint, Record};
-use super::{bundle, cmdline, overlay, Engine, RunArgs};
+use super::{bundle, cmdline, overlay, units, Engine, RunArgs};
 use crate::container::{create, delete, start};
 use crate::state::now_rfc3339;
 use crate::sys::{chan::Chan, process, signals};
@@ -33,6 +34,56 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
     )
     .map_err(EngineError::Invalid)?;
     let all = engine.list()?;
+    let mode_text = a.network.clone().unwrap_or_else(super::default_network);
+    let mode = NetworkMode::parse(&mode_text).map_err(EngineError::Invalid)?;
+    let mut publish = a.publish.clone();
+    if a.publish_all {
+        for p in cfg.exposed_ports().clone().unwrap_or_default() {
+            let (port, proto) = p.split_once('/').unwrap_or((p.as_str(), "tcp"));
+            if let Ok(port) = port.parse() {
+                publish.push(units::PortSpec {
+                    host_ip: None,
+                    host_port: None,
+                    container_port: port,
+                    proto: proto.to_string(),
+                });
+            }
+        }
+    }
+    match &mode {
+        NetworkMode::Bridge(n) => {
+            engine.networks()?.get(n)?;
+        }
+        NetworkMode::Container(c) => {
+            if !publish.is_empty() {
+                return Err(EngineError::Invalid(
+                    "conflicting options: port publishing and the container network mode".into(),
+                ));
+            }
+            let other = engine.find(c)?;
+            if !other.state.running {
+                return Err(EngineError::Conflict(format!(
+                    "cannot join the network of container {c}: it is not running"
+                )));
+            }
+        }
+        NetworkMode::Host | NetworkMode::None if !publish.is_empty() => {
+            return Err(EngineError::Invalid(format!(
+                "published ports need a bridge network: --network {mode} has none"
+            )));
+        }
+        _ => {}
+    }
+    let mut port_bindings: BTreeMap<String, Vec<record::PortBinding>> = BTreeMap::new();
+    for p in &publish {
+        port_bindings
+            .entry(format!("{}/{}", p.container_port, p.proto))
+            .or_default()
+            .push(record::PortBinding {
+                host_ip: p.host_ip.clone().unwrap_or_default(),
+                host_port: p.host_port.map(|h| h.to_string()).unwrap_or_default(),
+            });
+    }
     let id = super::new_id();
     let name = match &a.name {
         Some(n) => {
@@ -162,7 +213,9 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
             readonly_rootfs: a.read_only,
             auto_remove: a.rm,
             init: a.init,
-            network_mode: "none".into(),
+            network_mode: mode.to_string(),
+            port_bindings,
+            publish_all_ports: a.publish_all,
         },
         mounts,
         graph_driver: GraphDriver {
@@ -174,6 +227,7 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
                 work_dir: dirs.work.display().to_string(),
             },
         },
+        network_settings: Default::default(),
         log_path: dir.join("container.log").display().to_string(),
         hull_monitor: None,
     };
@@ -190,6 +244,7 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
             &format!("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{hostname}\n"),
         )?;
         write_file(&dir.join("container.log"), "")?;
+        write_file(&dir.join("resolv.conf"), &network::resolv_conf())?;
         engine.save(&r)
     })();
     if let Err(e) = result {
@@ -220,7 +275,8 @@ fn start_process(engine: &Engine, r: &mut Record, stdio: [OwnedFd; 3]) -> Result
     let dirs = overlay::Dirs::of(&dir);
     let attempt = (|| -> Result<Pid> {
         let image = engine.store.resolve(&r.image)?;
-        let layers = engine.store.layer_dirs(&image)?;
+        let mut layers = engine.store.layer_dirs(&image)?;
+        layers.push(overlay::init_layer(&dir)?);
         overlay::mount(&layers, &dirs)?;
         let init_script = engine.root.join("hull-init");
         if r.host_config.init && !init_script.exists() {
@@ -228,11 +284,31 @@ fn start_process(engine: &Engine, r: &mut Record, stdio: [OwnedFd; 3]) -> Result
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(&init_script, std::fs::Permissions::from_mode(0o755));
         }
+        let mode = NetworkMode::parse(&r.host_config.network_mode).map_err(EngineError::Invalid)?;
+        let netns = match &mode {
+            NetworkMode::Host => bundle::NetNs::Host,
+            NetworkMode::Container(c) => {
+                let other = engine.find(c)?;
+                if !other.state.running {
+                    return Err(EngineError::Conflict(format!(
+                        "cannot join the network of container {c}: it is not running"
+                    )));
+                }
+                bundle::NetNs::Join(format!("/proc/{}/ns/net", other.state.pid).into())
+            }
+            _ => bundle::NetNs::New,
+        };
+        if mode == NetworkMode::Host {
+            if let Ok(hosts) = std::fs::read_to_string("/etc/hosts") {
+                write_file(&dir.join("hosts"), &hosts)?;
+            }
+        }
         let config = bundle::config(&bundle::BundleInputs {
             record: r,
             rootfs: &dirs.merged,
             container_dir: &dir,
             init_script: &init_script,
+            netns,
         })?;
         write_file(
             &dir.join("config.json"),
@@ -248,6 +324,7 @@ fn start_process(engine: &Engine, r: &mut Record, stdio: [OwnedFd; 3]) -> Result
             console: None,
             stdio: Some(stdio),
         })?;
+        plumb_network(engine, r, &mode, created.pid.as_raw())?;
         start::start(&engine.runtime_root(), &r.id)?;
         Ok(created.pid)
     })();
@@ -267,6 +344,10 @@ fn start_process(engine: &Engine, r: &mut Record, stdio: [OwnedFd; 3]) -> Result
         }
         Err(e) => {
             let _ = delete::delete(&engine.runtime_root(), &r.id, true);
+            if let Ok(n) = engine.networks() {
+                let _ = n.disconnect(&r.id);
+            }
+            r.network_settings = Default::default();
             let _ = overlay::unmount(&dirs.merged);
             r.state.error = e.to_string();
             r.state.exit_code = e.exit_code();
@@ -287,6 +368,11 @@ fn finish(engine: &Engine, r: &mut Record, code: i32) -> Result<()> {
         })
         .unwrap_or(0);
     let _ = delete::delete(&engine.runtime_root(), &r.id, true);
+    // As Docker: a stopped container gives its address and published ports back.
+    if let Ok(n) = engine.networks() {
+        let _ = n.disconnect(&r.id);
+    }
+    r.network_settings = Default::default();
     let dir = engine.container_dir(&r.id);
     let _ = overlay::unmount(&overlay::Dirs::of(&dir).merged);
     r.state.status = "exited".into();
@@ -485,6 +571,76 @@ pub(crate) fn wait_init(init: Pid) -> i32 {
             }
             Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
             Err(_) => return 255,
+        }
+    }
+}
+
+/// Between create and start, while the init waits: `lo` up, and for bridge networks the
+/// veth, address, routes and published ports. What it sets is recorded for `inspect`.
+fn plumb_network(engine: &Engine, r: &mut Record, mode: &NetworkMode, pid: i32) -> Result<()> {
+    match mode {
+        NetworkMode::Host | NetworkMode::Container(_) => Ok(()),
+        NetworkMode::None => Ok(network::loopback_up(pid)?),
+        NetworkMode::Bridge(name) => {
+            network::loopback_up(pid)?;
+            let nets = engine.networks()?;
+            // A record left "connected" by a monitor that crashed would refuse the connect.
+            let _ = nets.disconnect(&r.id);
+            let ports: Vec<units::PortSpec> = r
+                .host_config
+                .port_bindings
+                .iter()
+                .flat_map(|(key, binds)| {
+                    let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+                    let port: u16 = port.parse().unwrap_or(0);
+                    binds.iter().map(move |b| units::PortSpec {
+                        host_ip: (!b.host_ip.is_empty()).then(|| b.host_ip.clone()),
+                        host_port: b.host_port.parse().ok(),
+                        container_port: port,
+                        proto: proto.to_string(),
+                    })
+                })
+                .collect();
+            let hosts_file = engine.container_dir(&r.id).join("hosts");
+            let ep = nets.connect(&ConnectRequest {
+                network: name,
+                container_id: &r.id,
+                name: &r.name,
+                hostname: &r.config.hostname,
+                pid,
+                ports: &ports,
+                hosts_file: &hosts_file,
+            })?;
+            let info = nets.get(name)?;
+            let mut published: BTreeMap<String, Vec<record::PortBinding>> = BTreeMap::new();
+            for p in &ep.ports {
+                published
+                    .entry(format!("{}/{}", p.container_port, p.proto))
+                    .or_default()
+                    .push(record::PortBinding {
+                        host_ip: p.host_ip.clone(),
+                        host_port: p.host_port.to_string(),
+                    });
+            }
+            r.network_settings = record::NetworkSettings {
+                ip_address: ep.ip.clone(),
+                ip_prefix_len: ep.prefix_len,
+                gateway: ep.gateway.clone(),
+                mac_address: ep.mac.clone(),
+                ports: published,
+                networks: [(
+                    info.name.clone(),
+                    record::EndpointSettings {
+                        network_id: info.id.clone(),
+                        ip_address: ep.ip.clone(),
+                        ip_prefix_len: ep.prefix_len,
+                        gateway: ep.gateway.clone(),
+                        mac_address: ep.mac.clone(),
+                    },
+                )]
+                .into(),
+            };
+            Ok(())
         }
     }
 }

@@ -77,6 +77,7 @@ pub fn remove(engine: &Engine, r: &Record, force: bool) -> Result<()> {
 /// the cgroup and any process), the overlay mount, the directory.
 pub fn remove_dirs(engine: &Engine, r: &Record) -> Result<()> {
     let _ = crate::container::delete::delete(&engine.runtime_root(), &r.id, true);
+    engine.networks()?.disconnect(&r.id)?;
     let dir = engine.container_dir(&r.id);
     overlay::unmount(&overlay::Dirs::of(&dir).merged)?;
     match std::fs::remove_dir_all(&dir) {
@@ -272,7 +273,8 @@ pub fn stats(engine: &Engine, r: &Record) -> Result<Stats> {
 /// `hull diff`: what the container changed compared with its image.
 pub fn diff(engine: &Engine, r: &Record) -> Result<Vec<(char, String)>> {
     let image = engine.store.resolve(&r.image)?;
-    let lowers = engine.store.layer_dirs(&image)?;
+    let mut lowers = engine.store.layer_dirs(&image)?;
+    lowers.push(overlay::init_layer(&engine.container_dir(&r.id))?);
     let upper = overlay::Dirs::of(&engine.container_dir(&r.id)).upper;
     Ok(crate::image::diff_changes(&upper, &lowers)?)
 }

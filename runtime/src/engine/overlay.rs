@@ -34,6 +34,35 @@ impl Dirs {
     }
 }
 
+/// The container's own read-only layer on top of its image, as Docker's "-init" layer: the
+/// mount points the runtime binds files onto (/etc/hosts, /etc/hostname, /etc/resolv.conf,
+/// /sbin/hull-init) and the API filesystems' directories exist here, so making them never
+/// writes into the upper dir and `hull diff` shows only what the container itself changed.
+pub fn init_layer(container_dir: &Path) -> Result<PathBuf> {
+    let dir = container_dir.join("init");
+    let io = |path: PathBuf, e: std::io::Error| EngineError::Io {
+        action: "create init layer entry",
+        path,
+        source: e,
+    };
+    for d in ["etc", "sbin", "proc", "sys", "dev", "dev/pts", "dev/shm"] {
+        let p = dir.join(d);
+        std::fs::create_dir_all(&p).map_err(|e| io(p.clone(), e))?;
+    }
+    for f in [
+        "etc/hosts",
+        "etc/hostname",
+        "etc/resolv.conf",
+        "sbin/hull-init",
+    ] {
+        let p = dir.join(f);
+        if !p.exists() {
+            std::fs::File::create(&p).map_err(|e| io(p.clone(), e))?;
+        }
+    }
+    Ok(dir)
+}
+
 /// overlayfs lists lower dirs top first; the store gives them bottom first.
 pub fn lowerdir_option(bottom_first: &[PathBuf]) -> String {
     bottom_first

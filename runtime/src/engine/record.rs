@@ -54,6 +54,45 @@ pub struct HostConfig {
     pub auto_remove: bool,
     pub init: bool,
     pub network_mode: String,
+    /// "80/tcp" → where it is published, as asked (`-p`); an empty HostPort means "any".
+    #[serde(default)]
+    pub port_bindings: BTreeMap<String, Vec<PortBinding>>,
+    #[serde(default)]
+    pub publish_all_ports: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct PortBinding {
+    pub host_ip: String,
+    pub host_port: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EndpointSettings {
+    #[serde(rename = "NetworkID")]
+    pub network_id: String,
+    #[serde(rename = "IPAddress")]
+    pub ip_address: String,
+    #[serde(rename = "IPPrefixLen")]
+    pub ip_prefix_len: u8,
+    pub gateway: String,
+    pub mac_address: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NetworkSettings {
+    #[serde(rename = "IPAddress")]
+    pub ip_address: String,
+    #[serde(rename = "IPPrefixLen")]
+    pub ip_prefix_len: u8,
+    pub gateway: String,
+    pub mac_address: String,
+    /// "80/tcp" → the host addresses it is published on (as `docker inspect` shows them).
+    pub ports: BTreeMap<String, Vec<PortBinding>>,
+    pub networks: BTreeMap<String, EndpointSettings>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -98,6 +137,8 @@ pub struct Record {
     pub host_config: HostConfig,
     pub mounts: Vec<MountPoint>,
     pub graph_driver: GraphDriver,
+    #[serde(default)]
+    pub network_settings: NetworkSettings,
     pub log_path: String,
     /// The process that watches the container (pid, start time), so a crashed monitor is
     /// noticed instead of showing "running" forever.

@@ -388,7 +388,7 @@ mod tests {
         assert_eq!(lines[3].number, 5);
         assert_eq!(
             lines[3].instruction,
-            Instruction::Run(Form::Shell("echo $GREETING      && touch /x".into()))
+            Instruction::Run(Form::Shell("echo $GREETING  && touch /x".into()))
         );
         assert!(
             matches!(&lines[4].instruction, Instruction::Copy { srcs, dest, .. } if srcs.len() == 2 && dest == "/dst/")

@@ -315,26 +315,23 @@ fn run_step(
     let id = format!("{id:0<12}");
     let dirs = overlay::Dirs::of(dir.path());
     dirs.create()?;
-    let layers = match base {
+    let mut layers = match base {
         Some(b) => engine.store.layer_dirs(b)?,
         None => Vec::new(),
     };
+    // Mount points for /etc/hosts and friends live in this read-only layer, so they never
+    // end up in the layer the step commits.
+    layers.push(overlay::init_layer(dir.path())?);
     let _ = out.flush();
     let result = (|| -> Result<i32> {
         overlay::mount(&layers, &dirs)?;
-        for f in ["hostname", "hosts"] {
-            std::fs::write(
-                dir.path().join(f),
-                format!(
-                    "{}\n",
-                    if f == "hostname" {
-                        "hull-build"
-                    } else {
-                        "127.0.0.1\tlocalhost"
-                    }
-                ),
-            )
-            .map_err(|e| EngineError::Io {
+        let files = [
+            ("hostname", "hull-build\n".to_string()),
+            ("hosts", "127.0.0.1\tlocalhost\n".to_string()),
+            ("resolv.conf", super::network::resolv_conf()),
+        ];
+        for (f, text) in files {
+            std::fs::write(dir.path().join(f), text).map_err(|e| EngineError::Io {
                 action: "write",
                 path: dir.path().join(f),
                 source: e,
@@ -358,6 +355,8 @@ fn run_step(
             rootfs: &dirs.merged,
             container_dir: dir.path(),
             init_script: &engine.root.join("hull-init"),
+            // RUN steps get a network namespace of their own with only `lo`.
+            netns: bundle::NetNs::New,
         })?;
         std::fs::write(dir.path().join("config.json"), spec.to_string()).map_err(|e| {
             EngineError::Io {
