@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# The tour: build hullrt, then watch it put a busybox shell in its own PID and UTS namespaces and
+# in a memory cgroup that the OOM killer enforces.
+#
+#     sudo bash scripts/tour.sh
+#
+# HULL_RT=/path/to/runtime runs the tour with another runc-compatible runtime (e.g. runc) and
+# skips the build. Everything the tour creates lives in one temporary directory and in cgroups
+# named hull-tour-<pid>-* below this shell's own cgroup; all of it is removed on exit.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ensure_root
+cd "$HULL_REPO"
+
+# ---------------------------------------------------------------------------------------------
+# Tools and the runtime
+# ---------------------------------------------------------------------------------------------
+ensure_apt_packages busybox-static
+ensure_python3
+if [ -n "${HULL_RT:-}" ]; then
+    RT=$(command -v "$HULL_RT") || die "HULL_RT=$HULL_RT: no such runtime"
+    say "using HULL_RT=$RT (not building hullrt)"
+else
+    ensure_rust
+    say "building hullrt (cargo build --release -p hull-runtime)"
+    cargo build --quiet --release -p hull-runtime || die "cargo build --release -p hull-runtime failed"
+    RT=$HULL_TARGET/release/hullrt
+    [ -x "$RT" ] || die "the build did not produce $RT"
+fi
+RT_NAME=$(basename "$RT")
+
+# ---------------------------------------------------------------------------------------------
+# A scratch area, cleaned up whatever happens
+# ---------------------------------------------------------------------------------------------
+WORK=$(mktemp -d /tmp/hull-tour.XXXXXX)
+chmod 755 "$WORK"
+STATE=$WORK/state  # the runtime's --root
+BUNDLE=$WORK/bundle
+TAG=hull-tour-$$   # container ids and cgroup names carry it
+IDS=()
+
+cleanup() {
+    local rc=$? id
+    set +e
+    for id in "${IDS[@]}"; do
+        "$RT" --root "$STATE" delete --force "$id" >/dev/null 2>&1
+    done
+    remove_cgroups_named "$TAG-*"
+    rm -rf "$WORK"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+rt() { "$RT" --root "$STATE" "$@"; }
+
+# configure STEP PYTHON [ARG...]: config.json = the spec template + a relative cgroupsPath + an
+# edit (see edit_json in lib.sh: `c` is the config, `a` the extra arguments).
+configure() {
+    local step=$1 code=$2
+    shift 2
+    cp "$BUNDLE/config.template.json" "$BUNDLE/config.json"
+    edit_json "$BUNDLE/config.json" "
+c['process']['terminal'] = False
+c['linux']['cgroupsPath'] = '$TAG-$step'
+$code" "$@"
+}
+
+# wait_stopped ID: polls `state` until the container has stopped (20 s at most).
+wait_stopped() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        [ "$(rt state "$1" | json_get - 'c["status"]')" = stopped ] && return 0
+        sleep 0.1
+    done
+    die "container $1 did not stop within 20 s"
+}
+
+say "building a busybox bundle in $BUNDLE"
+make_busybox_rootfs "$BUNDLE/rootfs"
+rt spec --bundle "$BUNDLE" || die "$RT_NAME spec failed"
+mv "$BUNDLE/config.json" "$BUNDLE/config.template.json"
+note "config.json comes from '$RT_NAME spec'; each step below edits a copy of it"
+
+# ---------------------------------------------------------------------------------------------
+header "1. PID namespace: the container's first process is its PID 1"
+# ---------------------------------------------------------------------------------------------
+configure pid 'c["process"]["args"] = a' \
+    sh -c 'echo "my PID is $$"; ps -o pid,comm; echo "--"; exec sleep 600'
+id=$TAG-pid
+IDS+=("$id")
+note "$RT_NAME create --pid-file pid $id; $RT_NAME start $id"
+rt create --bundle "$BUNDLE" --pid-file "$WORK/pid" "$id" </dev/null >"$WORK/pid.out" 2>&1 ||
+    die "create failed: $(cat "$WORK/pid.out")"
+rt start "$id"
+for ((i = 0; i < 100; i++)); do
+    grep -qx -- -- "$WORK/pid.out" && break
+    sleep 0.05
+done
+host_pid=$(cat "$WORK/pid")
+echo "inside the container (sh, then ps):"
+sed -e '/^--$/d' -e 's/^/    /' "$WORK/pid.out"
+echo "on the host, the same process (--pid-file says $host_pid):"
+echo "    $(grep '^NSpid' "/proc/$host_pid/status" | tr -s '\t' ' ')   <- its PID on the host, then in its namespace"
+echo "    $(tr '\0' ' ' <"/proc/$host_pid/cmdline")"
+note "$RT_NAME delete --force $id"
+rt delete --force "$id"
+
+# ---------------------------------------------------------------------------------------------
+header "2. UTS namespace: the container has its own hostname"
+# ---------------------------------------------------------------------------------------------
+configure uts 'c["hostname"] = "hull-tour"; c["process"]["args"] = a' hostname
+id=$TAG-uts
+IDS+=("$id")
+echo "host:      $(uname -n)"
+printf 'container: '
+rt run --bundle "$BUNDLE" "$id" </dev/null
+note "config.json: \"hostname\": \"hull-tour\"; $RT_NAME run ran 'hostname' inside"
+
+# ---------------------------------------------------------------------------------------------
+header "3. cgroups: a 32 MiB memory limit, and the OOM killer enforcing it"
+# ---------------------------------------------------------------------------------------------
+# Without swap the limit is the whole story; with swap, also forbid swapping (swap = limit).
+limit=$((32 * 1024 * 1024))
+if [ "$(wc -l </proc/swaps)" -gt 1 ]; then mem="{'limit': $limit, 'swap': $limit}"; else mem="{'limit': $limit}"; fi
+configure oom "c['linux'].setdefault('resources', {})['memory'] = $mem; c['process']['args'] = a" \
+    tail /dev/zero
+echo "tail /dev/zero reads one endless line: its buffer grows until it hits the limit."
+id=$TAG-oom-run
+IDS+=("$id")
+set +e
+rt run --bundle "$BUNDLE" "$id" </dev/null
+status=$?
+set -e
+echo "$RT_NAME run exited with $status   <- 128 + 9: SIGKILL, sent by the kernel's OOM killer"
+[ "$status" -eq 137 ] || warn "expected 137"
+
+id=$TAG-oom
+IDS+=("$id")
+note "again with $RT_NAME create + start, then $RT_NAME state once it has stopped:"
+rt create --bundle "$BUNDLE" "$id" </dev/null >"$WORK/oom.out" 2>&1 ||
+    die "create failed: $(cat "$WORK/oom.out")"
+rt start "$id"
+wait_stopped "$id"
+rt state "$id" >"$WORK/state.json"
+echo "    status: $(json_get "$WORK/state.json" 'c["status"]')"
+oom=$(json_get "$WORK/state.json" '(c.get("annotations") or {}).get("org.hull.oom-killed", "")')
+if [ -n "$oom" ]; then
+    echo "    annotations: org.hull.oom-killed: \"$oom\"   <- read from the cgroup's OOM counter"
+else
+    echo "    (no org.hull.oom-killed annotation: $RT_NAME does not record OOM kills; hullrt does)"
+fi
+rt delete "$id"
+
+header "Done."
+echo "Every container, cgroup and file of the tour is being removed. More: README.md, book/."
