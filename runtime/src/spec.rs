@@ -163,9 +163,18 @@ fn unsupported(spec: &Spec) -> std::result::Result<(), String> {
     if let Some(p) = linux.rootfs_propagation() {
         if !matches!(
             p.as_str(),
-            "" | "private" | "rprivate" | "slave" | "rslave" | "shared" | "rshared" | "unbindable" | "runbindable"
+            "" | "private"
+                | "rprivate"
+                | "slave"
+                | "rslave"
+                | "shared"
+                | "rshared"
+                | "unbindable"
+                | "runbindable"
         ) {
-            return Err(format!("linux.rootfsPropagation {p:?} is not a propagation mode"));
+            return Err(format!(
+                "linux.rootfsPropagation {p:?} is not a propagation mode"
+            ));
         }
     }
     Ok(())
@@ -198,25 +207,35 @@ fn validate_namespaces(spec: &Spec) -> std::result::Result<(), String> {
     if !seen.contains(&LinuxNamespaceType::Mount) {
         return Err("linux.namespaces must include mount: hullrt sets up the rootfs in a mount namespace of its own".into());
     }
-    let new = |t| namespaces.iter().any(|n| n.typ() == t && n.path().is_none());
+    let new = |t| {
+        namespaces
+            .iter()
+            .any(|n| n.typ() == t && n.path().is_none())
+    };
     let has = |t| seen.contains(&t);
     let maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
         || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
     if new(LinuxNamespaceType::User) && !maps {
-        return Err("linux.uidMappings and linux.gidMappings are required with a new user namespace".into());
+        return Err(
+            "linux.uidMappings and linux.gidMappings are required with a new user namespace".into(),
+        );
     }
     if maps && !new(LinuxNamespaceType::User) {
-        return Err("linux.uidMappings/gidMappings need a new user namespace in linux.namespaces".into());
+        return Err(
+            "linux.uidMappings/gidMappings need a new user namespace in linux.namespaces".into(),
+        );
     }
     if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
         return Err("hostname needs a uts namespace in linux.namespaces".into());
     }
-    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
+    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts)
+    {
         return Err("domainname needs a uts namespace in linux.namespaces".into());
     }
     for key in linux.sysctl().clone().unwrap_or_default().keys() {
-        let needs = sysctl_namespace(key)
-            .ok_or_else(|| format!("linux.sysctl {key:?} is not namespaced: it would change the host"))?;
+        let needs = sysctl_namespace(key).ok_or_else(|| {
+            format!("linux.sysctl {key:?} is not namespaced: it would change the host")
+        })?;
         if !has(needs) {
             return Err(format!(
                 "linux.sysctl {key:?} needs a {} namespace in linux.namespaces",
@@ -305,7 +324,10 @@ fn validate_hooks(spec: &Spec) -> std::result::Result<(), String> {
     for (kind, list) in lists {
         for (i, h) in list.clone().unwrap_or_default().iter().enumerate() {
             if !h.path().is_absolute() {
-                return Err(format!("hooks.{kind}[{i}].path {:?} must be absolute", h.path()));
+                return Err(format!(
+                    "hooks.{kind}[{i}].path {:?} must be absolute",
+                    h.path()
+                ));
             }
             if h.timeout().is_some_and(|t| t <= 0) {
                 return Err(format!("hooks.{kind}[{i}].timeout must be positive"));
@@ -392,10 +414,26 @@ mod tests {
     #[test]
     fn unsupported_fields_are_named() {
         let cases = [
-            ("/linux/seccomp", serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW"}), "linux.seccomp"),
-            ("/linux/intelRdt", serde_json::json!({"closID": "x"}), "linux.intelRdt"),
-            ("/process/apparmorProfile", serde_json::json!("p"), "process.apparmorProfile"),
-            ("/linux/mountLabel", serde_json::json!("l"), "linux.mountLabel"),
+            (
+                "/linux/seccomp",
+                serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW"}),
+                "linux.seccomp",
+            ),
+            (
+                "/linux/intelRdt",
+                serde_json::json!({"closID": "x"}),
+                "linux.intelRdt",
+            ),
+            (
+                "/process/apparmorProfile",
+                serde_json::json!("p"),
+                "process.apparmorProfile",
+            ),
+            (
+                "/linux/mountLabel",
+                serde_json::json!("l"),
+                "linux.mountLabel",
+            ),
         ];
         for (ptr, value, name) in cases {
             let mut v = base();
@@ -412,7 +450,8 @@ mod tests {
         v["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}, {"type": "mount"}]);
         assert!(check(&v).unwrap_err().contains("twice"));
         let mut v = base();
-        v["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}, {"type": "user"}, {"type": "uts"}]);
+        v["linux"]["namespaces"] =
+            serde_json::json!([{"type": "mount"}, {"type": "user"}, {"type": "uts"}]);
         assert!(check(&v).unwrap_err().contains("uidMappings"));
         let mut v = base();
         v["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}]);

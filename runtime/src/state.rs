@@ -273,7 +273,10 @@ mod tests {
         assert_eq!(derive_status(Phase::Created, true, true), Status::Created);
         assert_eq!(derive_status(Phase::Created, true, false), Status::Running);
         assert_eq!(derive_status(Phase::Created, false, true), Status::Stopped);
-        assert_eq!(derive_status(Phase::Creating, false, false), Status::Stopped);
+        assert_eq!(
+            derive_status(Phase::Creating, false, false),
+            Status::Stopped
+        );
     }
 
     #[test]

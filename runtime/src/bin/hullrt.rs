@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use hull_runtime::container::{self, create, exec, run};
 
 #[derive(Parser)]
-#[command(name = "hullrt", version, about = "Hull's OCI container runtime (runc's command line)")]
+#[command(
+    name = "hullrt",
+    version,
+    about = "Hull's OCI container runtime (runc's command line)"
+)]
 struct Cli {
     /// Where container state lives.
     #[arg(long, global = true, value_name = "DIR")]
@@ -259,7 +263,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 bail!("{} already exists: remove it first", path.display());
             }
             let text = serde_json::to_string_pretty(&hull_runtime::spec::default_config())?;
-            std::fs::write(&path, text + "\n").with_context(|| format!("write {}", path.display()))?;
+            std::fs::write(&path, text + "\n")
+                .with_context(|| format!("write {}", path.display()))?;
             Ok(0)
         }
         Command::Features => {
