@@ -166,8 +166,10 @@ enum Command {
     },
     /// Show what a container changed in its filesystem (A added, C changed, D deleted).
     Diff { container: String },
-    /// List images.
+    /// List images (-a: also the untagged intermediate images a build leaves).
     Images {
+        #[arg(short, long)]
+        all: bool,
         #[arg(short, long)]
         quiet: bool,
         #[arg(long)]
@@ -492,8 +494,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        Command::Images { quiet, format } => images(quiet, format),
-        Command::Image(ImageCommand::Ls) => images(false, None),
+        Command::Images { all, quiet, format } => images(all, quiet, format),
+        Command::Image(ImageCommand::Ls) => images(false, false, None),
         Command::Rmi { force, images } | Command::Image(ImageCommand::Rm { force, images }) => {
             let e = engine()?;
             for i in &images {
@@ -674,9 +676,15 @@ fn each(
     Ok(if failed { 1 } else { 0 })
 }
 
-fn images(quiet: bool, format: Option<String>) -> anyhow::Result<i32> {
+fn images(all: bool, quiet: bool, format: Option<String>) -> anyhow::Result<i32> {
     let e = engine()?;
-    let list = e.store.list()?;
+    // Docker hides the untagged images a build leaves behind unless asked with -a.
+    let list: Vec<_> = e
+        .store
+        .list()?
+        .into_iter()
+        .filter(|i| all || i.repository != "<none>")
+        .collect();
     if quiet {
         for i in &list {
             println!("{}", short(&i.id));

@@ -130,19 +130,41 @@ pub fn exec(root: &std::path::Path, id: &str, opts: ExecOptions) -> Result<i32> 
     };
     drop(theirs);
     drop(joins);
-    let target = ours.expect("pid").inspect_err(|_| {
+    // Two processes write here: the helper ("pid N" once it has forked) and the command's
+    // process ("error …" when it cannot exec). Either may come first.
+    let mut failure: Option<String> = None;
+    let mut target: Option<Pid> = None;
+    while target.is_none() {
+        match ours.recv() {
+            Ok(Some((w, text))) if w == "pid" => {
+                target = Some(Pid::from_raw(text.parse().unwrap_or(0)));
+            }
+            Ok(Some((w, text))) if w == "error" => {
+                failure.get_or_insert(text);
+            }
+            _ => break,
+        }
+    }
+    let Some(target) = target else {
+        // The helper itself failed (joining the cgroup or a namespace): nothing ran.
         let _ = process::wait_exit(helper);
-    })?;
-    let target = Pid::from_raw(target.parse().unwrap_or(0));
+        return Err(Error::Init(format!(
+            "exec in container {id:?}: {}",
+            failure.unwrap_or_else(|| "the exec helper exited early".into())
+        )));
+    };
     if let Some(path) = &opts.pid_file {
         super::create::write_pid_file(path, target)?;
     }
     signals::forward_to(target.as_raw());
     // The socket closes on a successful execve (it is close-on-exec); a message means failure.
-    let failure = match ours.recv() {
-        Ok(Some((w, text))) if w == "error" => Some(text),
-        _ => None,
-    };
+    if failure.is_none() {
+        if let Ok(Some((w, text))) = ours.recv() {
+            if w == "error" {
+                failure = Some(text);
+            }
+        }
+    }
     let code = process::wait_exit(helper)?;
     if let Some(text) = failure {
         // The helper exits 127 (not found) or 126 (could not execute), as a shell would.

@@ -1,0 +1,126 @@
+//! Running commands: exit codes, captured output (in files, never pipes), time limits.
+
+use std::fs;
+use std::io::{Read, Seek, SeekFrom};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Exit code as a shell reports it: the code, or 128 + the signal that killed the process.
+pub fn code(status: ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A finished command, for assertion messages.
+pub fn describe(out: &Output) -> String {
+    format!(
+        "exit {}\n--- stdout ---\n{}--- stderr ---\n{}",
+        code(out.status),
+        stdout(out),
+        stderr(out)
+    )
+}
+
+/// Polls `f` every 20 ms until it returns `Some`, or panics after `timeout` naming `what`.
+pub fn poll<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn wait_child(child: &mut Child, timeout: Duration, what: &str) -> ExitStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait failed") {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not finish within {timeout:?} (killed it)");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A command started in the background with its output going to temporary files; killed and
+/// reaped on drop if still running.
+pub struct Background {
+    child: Child,
+    out: fs::File,
+    err: fs::File,
+    what: String,
+}
+
+impl Background {
+    pub fn spawn(mut cmd: Command) -> Background {
+        let what = format!("{cmd:?}");
+        let out = tempfile::tempfile().expect("temp file for stdout");
+        let err = tempfile::tempfile().expect("temp file for stderr");
+        cmd.stdin(Stdio::null())
+            .stdout(out.try_clone().expect("dup stdout file"))
+            .stderr(err.try_clone().expect("dup stderr file"));
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot spawn {what}: {e}"));
+        Background {
+            child,
+            out,
+            err,
+            what,
+        }
+    }
+
+    /// Still running?
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits at most `timeout` (panics after killing it) and returns what it printed.
+    pub fn finish(mut self, timeout: Duration) -> Output {
+        let status = wait_child(&mut self.child, timeout, &self.what);
+        let read = |f: &mut fs::File| {
+            let mut buf = Vec::new();
+            f.seek(SeekFrom::Start(0)).expect("seek temp file");
+            f.read_to_end(&mut buf).expect("read temp file");
+            buf
+        };
+        Output {
+            status,
+            stdout: read(&mut self.out),
+            stderr: read(&mut self.err),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `cmd` to completion (bounded by `timeout`) with its output captured in files.
+pub fn capture(cmd: Command, timeout: Duration) -> Output {
+    Background::spawn(cmd).finish(timeout)
+}
