@@ -321,15 +321,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             }
             let values: Vec<serde_json::Value> = list.iter().map(ps_json).collect();
             match format.as_deref() {
-                Some("json") => {
-                    for v in &values {
-                        println!("{v}");
-                    }
-                }
-                Some(t) => {
-                    for v in &values {
-                        println!("{}", format::template(t, v).map_err(anyhow::Error::msg)?);
-                    }
+                Some(f) => {
+                    print_rows(&values, f)?;
                 }
                 None => {
                     let now = SystemTime::now();
@@ -630,6 +623,22 @@ fn bytes(n: u64) -> String {
     format!("{v:.1}{}", units[i])
 }
 
+/// Listings with `--format`: one JSON object per line for `json` (as `docker ps --format json`),
+/// else the template applied to each row.
+fn print_rows(values: &[serde_json::Value], format: &str) -> anyhow::Result<i32> {
+    for v in values {
+        if format == "json" {
+            println!("{v}");
+        } else {
+            println!(
+                "{}",
+                format::template(format, v).map_err(anyhow::Error::msg)?
+            );
+        }
+    }
+    Ok(0)
+}
+
 fn print_values(values: &[serde_json::Value], format: Option<&str>) -> anyhow::Result<i32> {
     match format {
         None | Some("json") => println!("{}", serde_json::to_string_pretty(values)?),
@@ -696,13 +705,7 @@ fn images(all: bool, quiet: bool, format: Option<String>) -> anyhow::Result<i32>
             .iter()
             .map(|i| serde_json::json!({"Repository": i.repository, "Tag": i.tag, "ID": short(&i.id), "CreatedAt": i.created, "Size": i.size}))
             .collect();
-        if f == "json" {
-            for v in &values {
-                println!("{v}");
-            }
-            return Ok(0);
-        }
-        return print_values(&values, Some(&f));
+        return print_rows(&values, &f);
     }
     let now = SystemTime::now();
     let rows: Vec<Vec<String>> = list
@@ -867,13 +870,7 @@ fn network(cmd: NetworkCommand) -> anyhow::Result<i32> {
                     .iter()
                     .map(|n| serde_json::json!({"ID": short(&n.id), "Name": n.name, "Driver": n.driver, "Scope": n.scope, "Subnet": n.subnet}))
                     .collect();
-                if f == "json" {
-                    for v in &values {
-                        println!("{v}");
-                    }
-                    return Ok(0);
-                }
-                return print_values(&values, Some(&f));
+                return print_rows(&values, &f);
             }
             let rows: Vec<Vec<String>> = list
                 .iter()

@@ -59,29 +59,13 @@ pub fn run(opts: RunOptions) -> Result<i32> {
     }
     let code = match (&master, opts.console_socket.is_none()) {
         (Some(master), true) => wait_relaying(created.pid, master),
-        _ => wait_for(created.pid),
+        _ => process::reap_until(created.pid),
     };
     record_end(&opts, code)?;
     if !opts.keep {
         super::delete::delete(&opts.root, &opts.id, true)?;
     }
     Ok(code)
-}
-
-/// Reap until the init itself is done: as a subreaper we also collect orphans of containers
-/// that share our PID namespace.
-fn wait_for(init: Pid) -> i32 {
-    loop {
-        match nix::sys::wait::waitpid(Pid::from_raw(-1), None) {
-            Ok(status) if status.pid() == Some(init) => {
-                if let Some(code) = process::exit_code(status) {
-                    return code;
-                }
-            }
-            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => return 255,
-        }
-    }
 }
 
 fn wait_relaying(init: Pid, master: &std::os::fd::OwnedFd) -> i32 {

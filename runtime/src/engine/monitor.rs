@@ -417,7 +417,7 @@ pub fn run_foreground(engine: &Engine, r: &mut Record, interactive: bool) -> Res
     signals::forward_to(pid.as_raw());
     let log = open_log(r)?;
     relay([out_r, err_r], &log, true);
-    let code = wait_init(pid);
+    let code = process::reap_until(pid);
     signals::forward_to(0);
     finish(engine, r, code)?;
     Ok(code)
@@ -492,7 +492,7 @@ fn monitor_detached(engine: &Engine, r: &mut Record, chan: &mut Chan) -> i32 {
     let _ = chan.send("started", &pid.to_string());
     let Ok(log) = open_log(r) else { return 1 };
     relay([out_r, err_r], &log, false);
-    let code = wait_init(pid);
+    let code = process::reap_until(pid);
     match finish(engine, r, code) {
         Ok(()) => 0,
         Err(_) => 1,
@@ -556,21 +556,6 @@ fn relay(pipes: [OwnedFd; 2], mut log: &File, attached: bool) {
                     let _ = writeln!(log, "{line}");
                 }
             }
-        }
-    }
-}
-
-/// Reap until the init is done (as subreaper we may also collect other orphans).
-pub(crate) fn wait_init(init: Pid) -> i32 {
-    loop {
-        match nix::sys::wait::waitpid(Pid::from_raw(-1), None) {
-            Ok(status) if status.pid() == Some(init) => {
-                if let Some(code) = process::exit_code(status) {
-                    return code;
-                }
-            }
-            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => return 255,
         }
     }
 }

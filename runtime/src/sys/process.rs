@@ -38,6 +38,22 @@ pub fn wait_exit(pid: Pid) -> Result<i32> {
     }
 }
 
+/// Reap children until `init` has ended and return its exit code. A child subreaper also
+/// collects orphans (from containers that share its PID namespace) on the way.
+pub fn reap_until(init: Pid) -> i32 {
+    loop {
+        match waitpid(Pid::from_raw(-1), None) {
+            Ok(status) if status.pid() == Some(init) => {
+                if let Some(code) = exit_code(status) {
+                    return code;
+                }
+            }
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return 255,
+        }
+    }
+}
+
 /// Non-blocking reap of any child: (pid, exit code) when one has ended.
 pub fn try_reap_any() -> Option<(Pid, i32)> {
     match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {

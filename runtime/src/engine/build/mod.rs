@@ -374,7 +374,7 @@ fn run_step(
             stdio: None,
         })?;
         crate::container::start::start(&engine.runtime_root(), &id)?;
-        let code = super::monitor::wait_init(created.pid);
+        let code = crate::sys::process::reap_until(created.pid);
         let _ = crate::container::delete::delete(&engine.runtime_root(), &id, true);
         Ok(code)
     })();
