@@ -270,7 +270,14 @@ fn pipe() -> Result<(OwnedFd, OwnedFd)> {
 
 /// Mount the rootfs, write the bundle, create and start the container with `stdio`.
 /// On failure the record keeps the error (and the exit status Docker would give).
-fn start_process(engine: &Engine, r: &mut Record, stdio: [OwnedFd; 3]) -> Result<Pid> {
+/// How the container's program is connected: three descriptors, or a pseudo-terminal whose
+/// slave becomes its controlling terminal and stdio (`-t`).
+enum Io {
+    Fds([OwnedFd; 3]),
+    Terminal(OwnedFd),
+}
+
+fn start_process(engine: &Engine, r: &mut Record, io: Io) -> Result<Pid> {
     let dir = engine.container_dir(&r.id);
     let dirs = overlay::Dirs::of(&dir);
     let attempt = (|| -> Result<Pid> {
@@ -321,8 +328,18 @@ fn start_process(engine: &Engine, r: &mut Record, stdio: [OwnedFd; 3]) -> Result
             id: r.id.clone(),
             bundle: dir.clone(),
             pid_file: None,
-            console: None,
-            stdio: Some(stdio),
+            console: match &io {
+                Io::Terminal(slave) => Some(slave.try_clone().map_err(|e| EngineError::Io {
+                    action: "dup pty slave",
+                    path: "/dev/pts".into(),
+                    source: e,
+                })?),
+                Io::Fds(_) => None,
+            },
+            stdio: match io {
+                Io::Fds(fds) => Some(fds),
+                Io::Terminal(_) => None,
+            },
         })?;
         plumb_network(engine, r, &mode, created.pid.as_raw())?;
         start::start(&engine.runtime_root(), &r.id)?;
@@ -393,6 +410,9 @@ fn finish(engine: &Engine, r: &mut Record, code: i32) -> Result<()> {
 /// signals go to it, and we return its exit status.
 pub fn run_foreground(engine: &Engine, r: &mut Record, interactive: bool) -> Result<i32> {
     crate::sys::process::become_subreaper()?;
+    if r.config.tty {
+        return run_foreground_tty(engine, r, interactive);
+    }
     let (out_r, out_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
     let stdin = if interactive {
@@ -405,7 +425,7 @@ pub fn run_foreground(engine: &Engine, r: &mut Record, interactive: bool) -> Res
         path: "/dev/null".into(),
         source: e,
     })?;
-    let pid = match start_process(engine, r, [stdin, out_w, err_w]) {
+    let pid = match start_process(engine, r, Io::Fds([stdin, out_w, err_w])) {
         Ok(pid) => pid,
         Err(e) => {
             if r.host_config.auto_remove {
@@ -421,6 +441,78 @@ pub fn run_foreground(engine: &Engine, r: &mut Record, interactive: bool) -> Res
     signals::forward_to(0);
     finish(engine, r, code)?;
     Ok(code)
+}
+
+/// `hull run -t` in the foreground: the program gets a pseudo-terminal; we relay it to ours
+/// (in raw mode, with our keystrokes when `-i`) and to the log.
+fn run_foreground_tty(engine: &Engine, r: &mut Record, interactive: bool) -> Result<i32> {
+    let pty = crate::sys::pty::open()?;
+    let pid = match start_process(engine, r, Io::Terminal(pty.slave)) {
+        Ok(pid) => pid,
+        Err(e) => {
+            if r.host_config.auto_remove {
+                let _ = super::ops::remove_dirs(engine, r);
+            }
+            return Err(e);
+        }
+    };
+    signals::forward_to(pid.as_raw());
+    let log = open_log(r)?;
+    {
+        let _raw = interactive.then(crate::sys::pty::RawMode::enter);
+        relay_terminal(&pty.master, &log, true, interactive);
+    }
+    let code = process::reap_until(pid);
+    signals::forward_to(0);
+    finish(engine, r, code)?;
+    Ok(code)
+}
+
+/// Copy the terminal's output to the log (and our stdout when attached) and, when
+/// interactive, our stdin to it, until every holder of the slave side is gone.
+fn relay_terminal(master: &OwnedFd, mut log: &File, attached: bool, interactive: bool) {
+    let mut buf = [0u8; 8192];
+    let stdin = std::io::stdin();
+    loop {
+        let mut fds = vec![PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+        if interactive {
+            fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
+        }
+        match poll(&mut fds, PollTimeout::from(1000u16)) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return,
+            Ok(_) => {}
+        }
+        let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
+        let (out_ready, in_ready) = (ready(&fds[0]), fds.get(1).is_some_and(ready));
+        if in_ready {
+            match nix::unistd::read(0, &mut buf) {
+                Ok(n) if n > 0 => {
+                    let _ = nix::unistd::write(master, &buf[..n]);
+                }
+                _ => {}
+            }
+        }
+        if out_ready {
+            match nix::unistd::read(master.as_raw_fd(), &mut buf) {
+                Ok(n) if n > 0 => {
+                    let chunk = &buf[..n];
+                    if attached {
+                        let mut out = std::io::stdout();
+                        let _ = out.write_all(chunk).and_then(|_| out.flush());
+                    }
+                    let line = serde_json::json!({
+                        "log": String::from_utf8_lossy(chunk),
+                        "stream": "stdout",
+                        "time": now_rfc3339(),
+                    });
+                    let _ = writeln!(log, "{line}");
+                }
+                // EIO: the last process holding the slave side has exited.
+                _ => return,
+            }
+        }
+    }
 }
 
 /// `hull run -d`: a detached monitor child starts the container and watches it; we return as
@@ -479,7 +571,24 @@ fn monitor_detached(engine: &Engine, r: &mut Record, chan: &mut Chan) -> i32 {
         let _ = chan.send("error", "125 cannot create the log pipes");
         return 1;
     };
-    let pid = match start_process(engine, r, [OwnedFd::from(null), out_w, err_w]) {
+    // `-dt`: the program gets a terminal (a shell stays interactive and waits), its output
+    // goes to the log.
+    let pty = if r.config.tty {
+        match crate::sys::pty::open() {
+            Ok(p) => Some(p),
+            Err(e) => {
+                let _ = chan.send("error", &format!("125 {e}"));
+                return 1;
+            }
+        }
+    } else {
+        None
+    };
+    let (io, master) = match pty {
+        Some(p) => (Io::Terminal(p.slave), Some(p.master)),
+        None => (Io::Fds([OwnedFd::from(null), out_w, err_w]), None),
+    };
+    let pid = match start_process(engine, r, io) {
         Ok(pid) => pid,
         Err(e) => {
             let _ = chan.send("error", &format!("{} {e}", e.exit_code()));
@@ -491,7 +600,10 @@ fn monitor_detached(engine: &Engine, r: &mut Record, chan: &mut Chan) -> i32 {
     };
     let _ = chan.send("started", &pid.to_string());
     let Ok(log) = open_log(r) else { return 1 };
-    relay([out_r, err_r], &log, false);
+    match &master {
+        Some(m) => relay_terminal(m, &log, false, false),
+        None => relay([out_r, err_r], &log, false),
+    }
     let code = process::reap_until(pid);
     match finish(engine, r, code) {
         Ok(()) => 0,

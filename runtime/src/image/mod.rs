@@ -100,3 +100,10 @@ pub struct HistoryEntry {
     /// A comment recorded with the step ("" when none).
     pub comment: String,
 }
+
+/// Unpack one layer's (uncompressed) tar stream into `root`, as [`Store::layer_dirs`] does for
+/// each layer: OCI whiteouts become overlayfs whiteouts, hostile entries are refused by name.
+/// `name` labels the layer in error messages.
+pub fn unpack_layer<R: std::io::Read>(reader: R, root: &std::path::Path, name: &str) -> Result<()> {
+    layer::unpack_tar(reader, root, name).map(drop)
+}
