@@ -271,6 +271,7 @@ impl Hull {
             mounts: self.mounts(),
             cgroups: cgroup_dirs_named_any(&names),
             processes: self.hull_processes(),
+            machine_network: machine_network_changes(),
         }
     }
 }
@@ -289,6 +290,33 @@ pub struct Leftovers {
     pub mounts: Vec<PathBuf>,
     pub cgroups: Vec<PathBuf>,
     pub processes: Vec<i32>,
+    /// hull's bridges or nft table in the machine's own network namespace: these tests run
+    /// there with HULL_BRIDGE=none, so hull must never have made any (house rule).
+    pub machine_network: Vec<String>,
+}
+
+/// When this process is in the machine's own network namespace (that of PID 1): the links
+/// and the nft table hull would make there.
+fn machine_network_changes() -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let ino = |p: &str| fs::metadata(p).map(|m| m.ino()).ok();
+    if ino("/proc/self/ns/net").is_none() || ino("/proc/self/ns/net") != ino("/proc/1/ns/net") {
+        return Vec::new();
+    }
+    let mut found: Vec<String> = fs::read_dir("/sys/class/net")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n == "hull0" || n.starts_with("hull-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Ok(out) = std::process::Command::new("nft").args(["list", "tables"]).output() {
+        if String::from_utf8_lossy(&out.stdout).contains("table ip hull") {
+            found.push("table ip hull".into());
+        }
+    }
+    found
 }
 
 impl Leftovers {

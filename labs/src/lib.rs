@@ -1,0 +1,16 @@
+//! `hull-lab`: Hull's scenario runner. Scenario files (data) are loaded and validated
+//! ([`load`]), each run in a disposable [`sandbox`] host, graded by [`check`]s that observe
+//! the real system, with progress remembered ([`progress`]) and reports for people and
+//! scripts ([`ui`], [`verify`]).
+
+pub mod app;
+pub mod check;
+pub mod load;
+pub mod locate;
+pub mod parse;
+pub mod progress;
+pub mod runner;
+pub mod sandbox;
+pub mod schema;
+pub mod ui;
+pub mod verify;

@@ -1,0 +1,100 @@
+//! `hull-lab`: the labs of Hull. Argument structs, and one line per command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use hull_lab::app::{self, App};
+
+#[derive(Parser)]
+#[command(
+    name = "hull-lab",
+    version,
+    about = "Hands-on container labs, graded by observing the real system"
+)]
+struct Cli {
+    /// Read scenarios from DIR (*.yaml) instead of the built-in ones.
+    #[arg(long, global = true, value_name = "DIR")]
+    scenarios: Option<PathBuf>,
+    /// Print reports as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The labs, with their status and progress.
+    List,
+    /// Open a lab in a fresh sandbox at your step, in a shell; `exit` leaves it.
+    Start {
+        id: String,
+        /// Keep the sandbox after the shell exits.
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Grade the current step; on a pass, move to the next one.
+    Check {
+        /// Grade every step of the lab (records nothing).
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show the next hint of the current step.
+    Hint,
+    /// Forget a lab's progress and remove its sandbox.
+    Reset { id: Option<String> },
+    /// How far you got, lab by lab.
+    Progress,
+    /// Show a solution: of a lab's current step (ID = lab), or of a step of the open lab.
+    Solution {
+        id: Option<String>,
+        /// Do not ask first.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// For authors and CI: prove each scenario fails untouched, rejects its wrong attempts
+    /// and passes solved, in fresh sandboxes.
+    Verify {
+        ids: Vec<String>,
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
+    },
+    /// Open a fresh sandbox fast-forwarded to STEP (its id or number).
+    Goto {
+        step: String,
+        /// The lab (default: the open one).
+        #[arg(long)]
+        lab: Option<String>,
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Re-grade the current step every 2 seconds.
+    Watch,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let run = || -> anyhow::Result<u8> {
+        let app = App::new(cli.scenarios.as_deref(), cli.json)?;
+        match &cli.command {
+            Command::List => app::list(&app),
+            Command::Start { id, keep } => app::start(&app, id, *keep),
+            Command::Check { all } => app::check(&app, *all),
+            Command::Hint => app::hint(&app),
+            Command::Reset { id } => app::reset(&app, id.as_deref()),
+            Command::Progress => app::progress(&app),
+            Command::Solution { id, yes } => app::solution(&app, id.as_deref(), *yes),
+            Command::Verify { ids, repeat } => app::verify(&app, ids, *repeat),
+            Command::Goto { step, lab, keep } => app::goto(&app, lab.as_deref(), step, *keep),
+            Command::Watch => app::watch(&app),
+        }
+    };
+    match run() {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("hull-lab: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

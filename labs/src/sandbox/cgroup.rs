@@ -1,0 +1,297 @@
+//! The sandbox's cgroup subtree: one directory below the caller's own cgroup in every mounted
+//! hierarchy (v1: each hierarchy with a controller; v2: the unified one). Everything the
+//! sandbox runs joins it, so hull's `hull-<id>` cgroups land below it and destroy can find,
+//! kill and remove all of it.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub const ROOT: &str = "/sys/fs/cgroup";
+
+/// Options of a v1 cgroup mount that are not controllers.
+const FLAGS: [&str; 9] = [
+    "rw",
+    "ro",
+    "none",
+    "all",
+    "noprefix",
+    "xattr",
+    "clone_children",
+    "cpuset_v2_mode",
+    "favordynmods",
+];
+
+/// A cgroup mount from /proc/self/mountinfo: where it is, what it shows, which controllers.
+#[derive(Debug, Clone)]
+pub struct Mount {
+    pub root: String,
+    pub point: PathBuf,
+    pub v2: bool,
+    pub controllers: Vec<String>,
+}
+
+pub fn mounts() -> io::Result<Vec<Mount>> {
+    let text = fs::read_to_string("/proc/self/mountinfo")?;
+    Ok(parse_mounts(&text))
+}
+
+fn parse_mounts(text: &str) -> Vec<Mount> {
+    let mut seen = std::collections::BTreeSet::new();
+    text.lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split(' ').collect();
+            let dash = f.iter().position(|x| *x == "-")?;
+            let fstype = *f.get(dash + 1)?;
+            let v2 = fstype == "cgroup2";
+            if !(v2 || fstype == "cgroup") || !seen.insert(f.get(2)?.to_string()) {
+                return None;
+            }
+            let controllers = f
+                .get(dash + 3)?
+                .split(',')
+                .filter(|o| !v2 && !o.contains('=') && !FLAGS.contains(o))
+                .map(str::to_owned)
+                .collect();
+            Some(Mount {
+                root: f.get(3)?.to_string(),
+                point: PathBuf::from(f.get(4)?),
+                v2,
+                controllers,
+            })
+        })
+        .collect()
+}
+
+/// Whether `/sys/fs/cgroup` itself is the unified hierarchy.
+pub fn unified() -> bool {
+    use nix::sys::statfs::{statfs, CGROUP2_SUPER_MAGIC};
+    statfs(ROOT).is_ok_and(|s| s.filesystem_type() == CGROUP2_SUPER_MAGIC)
+}
+
+/// The hierarchies hull uses: the unified one on a v2 host, else every v1 hierarchy with a
+/// controller.
+pub fn hierarchies() -> io::Result<Vec<Mount>> {
+    let v2 = unified();
+    Ok(mounts()?
+        .into_iter()
+        .filter(|m| {
+            if v2 {
+                m.v2 && m.point == Path::new(ROOT)
+            } else {
+                !m.v2 && !m.controllers.is_empty()
+            }
+        })
+        .collect())
+}
+
+/// The directory of `pid`'s cgroup in hierarchy `m` (pid 0: the caller).
+pub fn dir_of(pid: u32, m: &Mount) -> io::Result<PathBuf> {
+    let file = if pid == 0 {
+        "/proc/self/cgroup".to_owned()
+    } else {
+        format!("/proc/{pid}/cgroup")
+    };
+    let text = fs::read_to_string(&file)?;
+    for line in text.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(id), Some(ctrls), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let matches = if m.v2 {
+            id == "0" && ctrls.is_empty()
+        } else {
+            let mut a: Vec<&str> = ctrls.split(',').collect();
+            let mut b: Vec<&str> = m.controllers.iter().map(String::as_str).collect();
+            a.sort_unstable();
+            b.sort_unstable();
+            a == b
+        };
+        if matches {
+            let inside = if m.root == "/" {
+                path
+            } else {
+                path.strip_prefix(m.root.as_str()).unwrap_or(path)
+            };
+            return Ok(m.point.join(inside.trim_start_matches('/')));
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::NotFound,
+        format!(
+            "{file} has no line for the cgroup hierarchy at {}",
+            m.point.display()
+        ),
+    ))
+}
+
+/// One directory per hierarchy, all named alike.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Tree {
+    pub dirs: Vec<PathBuf>,
+}
+
+impl Tree {
+    /// Creates `name` below the caller's cgroup in every hierarchy hull uses.
+    pub fn create(name: &str) -> io::Result<Tree> {
+        let mut tree = Tree { dirs: Vec::new() };
+        for m in hierarchies()? {
+            let dir = dir_of(0, &m)?.join(name);
+            fs::create_dir(&dir).map_err(|e| at(&dir, "create the cgroup", e))?;
+            tree.dirs.push(dir.clone());
+            if m.controllers.iter().any(|c| c == "cpuset") {
+                copy_cpuset(&dir)?;
+            }
+        }
+        if tree.dirs.is_empty() {
+            return Err(io::Error::other(
+                "no cgroup hierarchy is mounted under /sys/fs/cgroup",
+            ));
+        }
+        Ok(tree)
+    }
+
+    /// `cgroup.procs` of each directory: writing 0 to one moves the writer into it.
+    pub fn procs_files(&self) -> Vec<PathBuf> {
+        self.dirs.iter().map(|d| d.join("cgroup.procs")).collect()
+    }
+
+    /// Every process in the subtree, in any hierarchy.
+    pub fn pids(&self) -> Vec<i32> {
+        let mut pids = std::collections::BTreeSet::new();
+        for dir in &self.dirs {
+            walk(dir, &mut |d| {
+                if let Ok(text) = fs::read_to_string(d.join("cgroup.procs")) {
+                    pids.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+                }
+            });
+        }
+        pids.into_iter().collect()
+    }
+
+    /// Whether any task is still in the subtree, dying ones included: `cgroup.procs` stops
+    /// listing a process as soon as it starts to exit, but it keeps its namespaces until it
+    /// has left its cgroup (v1 `tasks`, v2 `cgroup.events`' `populated`).
+    pub fn populated(&self) -> bool {
+        let mut busy = false;
+        for dir in &self.dirs {
+            walk(dir, &mut |d| {
+                if let Ok(t) = fs::read_to_string(d.join("tasks")) {
+                    busy |= !t.trim().is_empty();
+                } else if let Ok(ev) = fs::read_to_string(d.join("cgroup.events")) {
+                    busy |= ev.lines().any(|l| l.trim() == "populated 1");
+                }
+            });
+        }
+        busy
+    }
+
+    /// SIGKILLs everything in the subtree until no task is left in it (or `limit` passes).
+    pub fn kill_all(&self, limit: Duration) -> io::Result<()> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let pids = self.pids();
+            if pids.is_empty() && !self.populated() {
+                return Ok(());
+            }
+            for pid in &pids {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(*pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            if Instant::now() > deadline {
+                return Err(io::Error::other(format!(
+                    "processes {pids:?} are still in the sandbox's cgroups after SIGKILL"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Removes the directories, deepest first. The processes must be gone.
+    pub fn remove(&self) -> io::Result<()> {
+        let mut first_err = None;
+        for dir in &self.dirs {
+            let mut all = Vec::new();
+            walk(dir, &mut |d| all.push(d.to_path_buf()));
+            // `walk` lists parents before children.
+            for d in all.iter().rev() {
+                if let Err(e) = rmdir_retry(d) {
+                    first_err.get_or_insert(at(d, "remove the cgroup", e));
+                }
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+}
+
+fn rmdir_retry(d: &Path) -> io::Result<()> {
+    let mut tries = 0;
+    loop {
+        match fs::remove_dir(d) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            // A cgroup whose last process just died can stay busy for a moment.
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 200 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Calls `f` on `dir` and every directory below it, parents first.
+pub fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) {
+    if !dir.is_dir() {
+        return;
+    }
+    f(dir);
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                walk(&e.path(), f);
+            }
+        }
+    }
+}
+
+/// A new cpuset cgroup starts empty and accepts no task until it has cpus and mems.
+fn copy_cpuset(dir: &Path) -> io::Result<()> {
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        let own = dir.join(file);
+        if fs::read_to_string(&own).is_ok_and(|v| !v.trim().is_empty()) {
+            continue;
+        }
+        let parent = dir.parent().unwrap_or(dir).join(file);
+        let value = fs::read_to_string(&parent).map_err(|e| at(&parent, "read", e))?;
+        fs::write(&own, value.trim()).map_err(|e| at(&own, "write", e))?;
+    }
+    Ok(())
+}
+
+pub fn at(path: &Path, what: &str, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("cannot {what} {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_hybrid_mountinfo() {
+        let text = "\
+30 25 0:26 / /sys/fs/cgroup rw - tmpfs tmpfs rw
+31 30 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
+32 30 0:28 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+33 30 0:29 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd
+34 30 0:28 / /mnt/again rw - cgroup cgroup rw,memory";
+        let m = parse_mounts(text);
+        assert_eq!(m.len(), 3, "{m:?}");
+        assert!(m[0].v2 && m[0].controllers.is_empty());
+        assert_eq!(m[1].controllers, ["memory"]);
+        assert!(m[2].controllers.is_empty());
+    }
+}
