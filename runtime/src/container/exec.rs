@@ -87,14 +87,18 @@ pub fn exec(root: &std::path::Path, id: &str, opts: ExecOptions) -> Result<i32> 
             drop(ours);
             let mut chan = theirs;
             let r = (|| -> Result<()> {
-                cgroup.add_process(std::process::id() as i32)?;
                 for j in &joins {
                     j.join()?;
                 }
                 match process::fork()? {
                     ForkResult::Child => {
                         let mut chan = chan.try_clone_for_child()?;
-                        let e = exec_in_container(&proc_);
+                        // hullrt moves us into the container's cgroup, then says "go": only
+                        // this process ever counts against the container's pids limit.
+                        let e = match chan.expect("go") {
+                            Ok(_) => exec_in_container(&proc_),
+                            Err(e) => e,
+                        };
                         let _ = chan.send("error", &e.to_string());
                         // SAFETY: leave without running the parent's atexit handlers.
                         unsafe {
@@ -153,6 +157,21 @@ pub fn exec(root: &std::path::Path, id: &str, opts: ExecOptions) -> Result<i32> 
             failure.unwrap_or_else(|| "the exec helper exited early".into())
         )));
     };
+    // Moving a process into a cgroup is not a fork, so the kernel would let it exceed
+    // pids.max: refuse as a fork inside the container would be refused.
+    let add = if pids_limit_reached(&c.record.cgroup.dirs) {
+        Err(Error::Init(format!(
+            "exec in container {id:?}: fork: EAGAIN: the container's pids limit is reached"
+        )))
+    } else {
+        cgroup.add_process(target.as_raw()).map_err(Error::from)
+    };
+    if let Err(e) = add {
+        let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGKILL);
+        let _ = process::wait_exit(helper);
+        return Err(e);
+    }
+    ours.send("go", "")?;
     if let Some(path) = &opts.pid_file {
         super::create::write_pid_file(path, target)?;
     }
@@ -172,6 +191,24 @@ pub fn exec(root: &std::path::Path, id: &str, opts: ExecOptions) -> Result<i32> 
         crate::log::error(format!("exec in container {id:?}: {text}"));
     }
     Ok(code)
+}
+
+/// Whether the container's pids controller is at its limit (v1 or v2 files).
+fn pids_limit_reached(dirs: &[PathBuf]) -> bool {
+    let read = |p: PathBuf| {
+        std::fs::read_to_string(p)
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
+    dirs.iter().any(
+        |d| match (read(d.join("pids.max")), read(d.join("pids.current"))) {
+            (Some(max), Some(cur)) => match (max.parse::<u64>(), cur.parse::<u64>()) {
+                (Ok(max), Ok(cur)) => cur >= max,
+                _ => false,
+            },
+            _ => false,
+        },
+    )
 }
 
 fn exec_in_container(p: &Process) -> Error {
