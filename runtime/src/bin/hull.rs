@@ -104,10 +104,14 @@ enum Command {
     },
     /// Show a container's (or image's) details.
     Inspect {
+        #[arg(required = true)]
         targets: Vec<String>,
         /// json, or a template like '{{.State.ExitCode}}'.
         #[arg(short, long)]
         format: Option<String>,
+        /// Only look for this kind of object: container or image.
+        #[arg(long = "type", value_parser = ["container", "image"])]
+        kind: Option<String>,
     },
     /// Show a container's output.
     Logs {
@@ -362,12 +366,23 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        Command::Inspect { targets, format } => {
+        Command::Inspect {
+            targets,
+            format,
+            kind,
+        } => {
             let e = engine()?;
             let mut values = Vec::new();
             for t in &targets {
+                if kind.as_deref() == Some("image") {
+                    values.push(e.store.inspect_json(t)?);
+                    continue;
+                }
                 match e.find(t) {
                     Ok(r) => values.push(serde_json::to_value(&r)?),
+                    Err(err @ EngineError::NoSuchContainer(_)) if kind.is_some() => {
+                        return Err(err.into())
+                    }
                     Err(EngineError::NoSuchContainer(_)) => values.push(
                         e.store
                             .inspect_json(t)
