@@ -156,3 +156,10 @@ rt delete "$id"
 
 header "Done."
 echo "Every container, cgroup and file of the tour is being removed. More: README.md, book/."
+if [ -z "${HULL_RT:-}" ]; then
+    echo
+    echo "Next, the labs (each in a disposable sandbox of its own, graded as you go):"
+    echo "    cargo build --release --workspace --bins"
+    echo "    sudo target/release/hull-lab list"
+    echo "    sudo target/release/hull-lab start namespaces"
+fi

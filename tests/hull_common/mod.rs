@@ -311,7 +311,10 @@ fn machine_network_changes() -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default();
-    if let Ok(out) = std::process::Command::new("nft").args(["list", "tables"]).output() {
+    if let Ok(out) = std::process::Command::new("nft")
+        .args(["list", "tables"])
+        .output()
+    {
         if String::from_utf8_lossy(&out.stdout).contains("table ip hull") {
             found.push("table ip hull".into());
         }
