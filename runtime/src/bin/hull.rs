@@ -616,7 +616,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 }
             }
             if let (Some(w), false) = (&want, found) {
-                anyhow::bail!("no public port '{w}' published for {container}");
+                // Docker: an error message and status 1 (not a failure of hull itself).
+                eprintln!("hull: no public port '{w}' published for {container}");
+                return Ok(1);
             }
             Ok(0)
         }

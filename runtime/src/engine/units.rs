@@ -175,8 +175,13 @@ pub fn parse_port(text: &str) -> Result<PortSpec, String> {
     let host_ip = match ip {
         Some(ip) => {
             let ip = ip.trim_start_matches('[').trim_end_matches(']');
-            ip.parse::<std::net::IpAddr>()
-                .map_err(|_| bad(&format!("{ip:?} is not an IP address")))?;
+            match ip.parse::<std::net::IpAddr>() {
+                Ok(std::net::IpAddr::V4(_)) => {}
+                Ok(std::net::IpAddr::V6(_)) => {
+                    return Err(bad(&format!("{ip:?} is IPv6; hull publishes IPv4 only")))
+                }
+                Err(_) => return Err(bad(&format!("{ip:?} is not an IP address"))),
+            }
             Some(ip.to_string())
         }
         None => None,
@@ -234,6 +239,7 @@ mod tests {
             "a:80",
             "1.2.3:80:80",
             "x:1:2:3",
+            "[::1]:8091:80",
         ] {
             assert!(parse_port(bad).is_err(), "{bad}");
         }

@@ -104,7 +104,9 @@ pub fn ensure_base() -> Result<Vec<Rule>> {
     Ok(Vec::new())
 }
 
-/// A network's masquerade and forward rules.
+/// A network's masquerade and forward rules. The drop, inserted at the top of `forward`,
+/// isolates bridge networks from each other as Docker's DOCKER-ISOLATION chains do: traffic
+/// from this bridge to any other hull bridge never reaches their accepts.
 pub fn network_script(network_id: &str, subnet: &str, bridge: &str) -> String {
     let c = network_comment(network_id);
     let t = TABLE;
@@ -112,6 +114,7 @@ pub fn network_script(network_id: &str, subnet: &str, bridge: &str) -> String {
         "add rule ip {t} postrouting ip saddr {subnet} oifname != \"{bridge}\" masquerade comment \"{c}\"
 add rule ip {t} postrouting oifname \"{bridge}\" ip saddr {subnet} ip daddr {subnet} ct status dnat masquerade comment \"{c}\"
 add rule ip {t} postrouting oifname \"{bridge}\" ip saddr 127.0.0.0/8 masquerade comment \"{c}\"
+insert rule ip {t} forward iifname \"{bridge}\" oifname \"hull*\" oifname != \"{bridge}\" drop comment \"{c}\"
 add rule ip {t} forward iifname \"{bridge}\" accept comment \"{c}\"
 add rule ip {t} forward oifname \"{bridge}\" accept comment \"{c}\"
 "

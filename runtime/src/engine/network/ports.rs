@@ -88,6 +88,14 @@ pub fn resolve(
                         proto: spec.proto.clone(),
                     });
                 }
+                // A program of the host itself listens there (Docker's proxy would fail to
+                // bind): the DNAT rule would silently steal its traffic.
+                if !free(&p.host_ip, hp, &p.proto) {
+                    return Err(NetworkError::Invalid(format!(
+                        "cannot publish {}:{hp}/{}: address already in use on the host",
+                        p.host_ip, spec.proto
+                    )));
+                }
                 p
             }
             None => {
