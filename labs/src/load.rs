@@ -45,7 +45,14 @@ pub fn embedded() -> Result<Vec<Scenario>, LoadError> {
     EMBEDDED
         .iter()
         .map(|(name, text)| load_str(name, text))
-        .collect()
+        .collect::<Result<Vec<_>, _>>()
+        .map(in_course_order)
+}
+
+/// The course's order (`order:`), then the id; labs without an order come last.
+fn in_course_order(mut labs: Vec<Scenario>) -> Vec<Scenario> {
+    labs.sort_by_key(|s| (if s.order == 0 { u32::MAX } else { s.order }, s.id.clone()));
+    labs
 }
 
 /// Every `*.yaml` in `dir`, sorted by file name.
@@ -64,7 +71,11 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, LoadError> {
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
     paths.sort();
-    paths.iter().map(|p| load_file(p)).collect()
+    paths
+        .iter()
+        .map(|p| load_file(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map(in_course_order)
 }
 
 pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {

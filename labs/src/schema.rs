@@ -19,6 +19,9 @@ pub struct Scenario {
     pub chapter: String,
     pub level: Level,
     pub minutes: u32,
+    /// Where the lab stands in the course (`list` shows labs in this order; 0 sorts last).
+    #[serde(default)]
+    pub order: u32,
     /// What the sandbox must offer beyond the basics (`network`: `hull run -p`).
     #[serde(default)]
     pub requires: Vec<Feature>,

@@ -66,7 +66,7 @@ pub fn list(app: &App) -> Result<u8> {
         let level = format!("{:?}", l.level).to_lowercase();
         let mut extra = String::new();
         if l.needs_network {
-            extra.push_str("  needs networking");
+            extra.push_str("  (uses networking)");
         }
         if l.open {
             extra.push_str("  (open)");
