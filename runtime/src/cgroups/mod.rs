@@ -315,3 +315,19 @@ fn make_cgroup_dirs(
     }
     Ok(())
 }
+
+/// One value for one file (the v1 and v2 managers both plan their writes as these), with the config field it comes from (for error messages).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Write {
+    field: &'static str,
+    file: &'static str,
+    value: String,
+}
+
+pub(crate) fn write(field: &'static str, file: &'static str, value: impl ToString) -> Write {
+    Write {
+        field,
+        file,
+        value: value.to_string(),
+    }
+}

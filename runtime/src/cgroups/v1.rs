@@ -10,7 +10,8 @@ use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxResources};
 
 use super::{
     check_supported, make_cgroup_dirs, missing_dir, parse_flat_keyed, parse_procs, read_file,
-    remove_dirs, write_file, CgroupError, CgroupLocation, CgroupManager, CgroupVersion, Result,
+    remove_dirs, write, write_file, CgroupError, CgroupLocation, CgroupManager, CgroupVersion,
+    Result, Write,
 };
 
 const PROCS: &str = "cgroup.procs";
@@ -171,22 +172,6 @@ fn copy_cpuset_from_parent(dir: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// One value for one file, with the config field it comes from (for error messages).
-#[derive(Debug, PartialEq, Eq)]
-struct Write {
-    field: &'static str,
-    file: &'static str,
-    value: String,
-}
-
-fn write(field: &'static str, file: &'static str, value: impl ToString) -> Write {
-    Write {
-        field,
-        file,
-        value: value.to_string(),
-    }
 }
 
 /// The files to write for `resources`, in the order the kernel needs them; refuses anything

@@ -7,7 +7,8 @@ use oci_spec::runtime::{LinuxMemory, LinuxResources};
 
 use super::{
     check_supported, make_cgroup_dirs, missing_dir, parse_flat_keyed, parse_procs, path, read_file,
-    remove_dirs, write_file, CgroupError, CgroupLocation, CgroupManager, CgroupVersion, Result,
+    remove_dirs, write, write_file, CgroupError, CgroupLocation, CgroupManager, CgroupVersion,
+    Result, Write,
 };
 
 const PROCS: &str = "cgroup.procs";
@@ -221,22 +222,6 @@ fn missing_controller(dir: &Path, w: &Write) -> CgroupError {
 /// The container's /dev still holds only linux.devices, so this is a warning, not an error.
 fn devices_need_warning(resources: &LinuxResources) -> bool {
     resources.devices().as_ref().is_some_and(|d| !d.is_empty())
-}
-
-/// One value for one file, with the config field it comes from (for error messages).
-#[derive(Debug, PartialEq, Eq)]
-struct Write {
-    field: &'static str,
-    file: &'static str,
-    value: String,
-}
-
-fn write(field: &'static str, file: &'static str, value: impl ToString) -> Write {
-    Write {
-        field,
-        file,
-        value: value.to_string(),
-    }
 }
 
 /// The files to write for `resources`; refuses anything hullrt does not implement.
