@@ -5,6 +5,7 @@
 //! runtime never writes beside or above the process that started it.
 
 mod path;
+mod usage;
 pub mod v1;
 pub mod v2;
 
@@ -27,6 +28,8 @@ pub enum CgroupError {
 }
 
 pub type Result<T> = std::result::Result<T, CgroupError>;
+
+pub use usage::{usage, Usage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CgroupVersion {

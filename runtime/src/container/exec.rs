@@ -159,7 +159,7 @@ pub fn exec(root: &std::path::Path, id: &str, opts: ExecOptions) -> Result<i32> 
     };
     // Moving a process into a cgroup is not a fork, so the kernel would let it exceed
     // pids.max: refuse as a fork inside the container would be refused.
-    let add = if pids_limit_reached(&c.record.cgroup.dirs) {
+    let add = if crate::cgroups::usage(&c.record.cgroup.dirs).pids_limit_reached() {
         Err(Error::Init(format!(
             "exec in container {id:?}: fork: EAGAIN: the container's pids limit is reached"
         )))
@@ -191,24 +191,6 @@ pub fn exec(root: &std::path::Path, id: &str, opts: ExecOptions) -> Result<i32> 
         crate::log::error(format!("exec in container {id:?}: {text}"));
     }
     Ok(code)
-}
-
-/// Whether the container's pids controller is at its limit (v1 or v2 files).
-fn pids_limit_reached(dirs: &[PathBuf]) -> bool {
-    let read = |p: PathBuf| {
-        std::fs::read_to_string(p)
-            .ok()
-            .map(|s| s.trim().to_string())
-    };
-    dirs.iter().any(
-        |d| match (read(d.join("pids.max")), read(d.join("pids.current"))) {
-            (Some(max), Some(cur)) => match (max.parse::<u64>(), cur.parse::<u64>()) {
-                (Ok(max), Ok(cur)) => cur >= max,
-                _ => false,
-            },
-            _ => false,
-        },
-    )
 }
 
 fn exec_in_container(p: &Process) -> Error {

@@ -1,6 +1,7 @@
 //! `run`: create and start, then (unless detached) wait for the container, forward signals to
 //! it, record how it ended (exit code, OOM kill) and delete it.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use nix::unistd::Pid;
@@ -69,22 +70,14 @@ pub fn run(opts: RunOptions) -> Result<i32> {
 }
 
 fn wait_relaying(init: Pid, master: &std::os::fd::OwnedFd) -> i32 {
-    let _raw = pty::RawMode::enter();
-    let mut open = true;
-    loop {
-        if open {
-            open = pty::relay_once(master, 50);
-        } else {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        while let Some((pid, code)) = process::try_reap_any() {
-            if pid == init {
-                // Drain what the program wrote last.
-                while pty::relay_once(master, 0) {}
-                return code;
-            }
-        }
+    {
+        let _raw = pty::RawMode::enter();
+        let mut out = std::io::stdout();
+        pty::relay(master, true, &mut |chunk| {
+            let _ = out.write_all(chunk).and_then(|_| out.flush());
+        });
     }
+    process::reap_until(init)
 }
 
 fn record_end(opts: &RunOptions, code: i32) -> Result<()> {

@@ -471,48 +471,18 @@ fn run_foreground_tty(engine: &Engine, r: &mut Record, interactive: bool) -> Res
 /// Copy the terminal's output to the log (and our stdout when attached) and, when
 /// interactive, our stdin to it, until every holder of the slave side is gone.
 fn relay_terminal(master: &OwnedFd, mut log: &File, attached: bool, interactive: bool) {
-    let mut buf = [0u8; 8192];
-    let stdin = std::io::stdin();
-    loop {
-        let mut fds = vec![PollFd::new(master.as_fd(), PollFlags::POLLIN)];
-        if interactive {
-            fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
+    let mut out = std::io::stdout();
+    crate::sys::pty::relay(master, interactive, &mut |chunk| {
+        if attached {
+            let _ = out.write_all(chunk).and_then(|_| out.flush());
         }
-        match poll(&mut fds, PollTimeout::from(1000u16)) {
-            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => return,
-            Ok(_) => {}
-        }
-        let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
-        let (out_ready, in_ready) = (ready(&fds[0]), fds.get(1).is_some_and(ready));
-        if in_ready {
-            match nix::unistd::read(0, &mut buf) {
-                Ok(n) if n > 0 => {
-                    let _ = nix::unistd::write(master, &buf[..n]);
-                }
-                _ => {}
-            }
-        }
-        if out_ready {
-            match nix::unistd::read(master.as_raw_fd(), &mut buf) {
-                Ok(n) if n > 0 => {
-                    let chunk = &buf[..n];
-                    if attached {
-                        let mut out = std::io::stdout();
-                        let _ = out.write_all(chunk).and_then(|_| out.flush());
-                    }
-                    let line = serde_json::json!({
-                        "log": String::from_utf8_lossy(chunk),
-                        "stream": "stdout",
-                        "time": now_rfc3339(),
-                    });
-                    let _ = writeln!(log, "{line}");
-                }
-                // EIO: the last process holding the slave side has exited.
-                _ => return,
-            }
-        }
-    }
+        let line = serde_json::json!({
+            "log": String::from_utf8_lossy(chunk),
+            "stream": "stdout",
+            "time": now_rfc3339(),
+        });
+        let _ = writeln!(log, "{line}");
+    });
 }
 
 /// `hull run -d`: a detached monitor child starts the container and watches it; we return as

@@ -220,54 +220,15 @@ pub fn top(engine: &Engine, r: &Record) -> Result<Vec<(i32, u32, String)>> {
         .collect())
 }
 
-pub struct Stats {
-    pub memory_usage: u64,
-    pub memory_limit: u64,
-    pub pids: u64,
-    pub cpu_usage_ns: u64,
-}
-
 /// Usage figures read straight from the container's cgroup files (v1 or v2).
+pub use crate::cgroups::Usage as Stats;
+
 pub fn stats(engine: &Engine, r: &Record) -> Result<Stats> {
-    let mut s = Stats {
-        memory_usage: 0,
-        memory_limit: 0,
-        pids: 0,
-        cpu_usage_ns: 0,
-    };
     if !r.state.running {
-        return Ok(s);
+        return Ok(Stats::default());
     }
     let c = crate::container::Container::load(&engine.runtime_root(), &r.id)?;
-    let read = |p: PathBuf| -> Option<u64> { std::fs::read_to_string(p).ok()?.trim().parse().ok() };
-    for dir in &c.record.cgroup.dirs {
-        if let Some(v) =
-            read(dir.join("memory.usage_in_bytes")).or_else(|| read(dir.join("memory.current")))
-        {
-            s.memory_usage = v;
-        }
-        if let Some(v) =
-            read(dir.join("memory.limit_in_bytes")).or_else(|| read(dir.join("memory.max")))
-        {
-            s.memory_limit = v;
-        }
-        if let Some(v) = read(dir.join("pids.current")) {
-            s.pids = v;
-        }
-        if let Some(v) = read(dir.join("cpuacct.usage")) {
-            s.cpu_usage_ns = v;
-        }
-        if let Ok(text) = std::fs::read_to_string(dir.join("cpu.stat")) {
-            if let Some(us) = text
-                .lines()
-                .find_map(|l| l.strip_prefix("usage_usec "))
-                .and_then(|v| v.trim().parse::<u64>().ok())
-            {
-                s.cpu_usage_ns = us * 1000;
-            }
-        }
-    }
-    Ok(s)
+    Ok(crate::cgroups::usage(&c.record.cgroup.dirs))
 }
 
 /// `hull diff`: what the container changed compared with its image.

@@ -3,7 +3,7 @@
 //! old record or the new one, never half of one.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -149,10 +149,6 @@ pub struct Record {
 impl Record {
     pub fn short_id(&self) -> &str {
         &self.id[..12.min(self.id.len())]
-    }
-
-    pub fn dir(&self, containers: &Path) -> PathBuf {
-        containers.join(&self.id)
     }
 }
 

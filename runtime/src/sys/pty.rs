@@ -2,7 +2,7 @@
 //! (runc's protocol), or relay it to our own stdio for a foreground `run`.
 
 use std::io::IoSlice;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
@@ -73,51 +73,34 @@ impl Drop for RawMode {
     }
 }
 
-/// Copy stdin → master and master → stdout for up to `timeout_ms`; false once the master is
-/// closed (every process holding the slave has exited).
-pub fn relay_once(master: &OwnedFd, timeout_ms: u16) -> bool {
+/// Relay a terminal until every holder of its slave side is gone: what the program writes
+/// goes to `sink`, and with `forward_stdin` what we read on stdin goes to the program.
+pub fn relay(master: &OwnedFd, forward_stdin: bool, sink: &mut dyn FnMut(&[u8])) {
+    let mut buf = [0u8; 8192];
     let stdin = std::io::stdin();
-    let mut fds = [
-        PollFd::new(stdin.as_fd_compat(), PollFlags::POLLIN),
-        PollFd::new(master_fd(master), PollFlags::POLLIN),
-    ];
-    if poll(&mut fds, PollTimeout::from(timeout_ms)).unwrap_or(0) <= 0 {
-        return true;
-    }
-    let mut buf = [0u8; 4096];
-    let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
-    let (in_ready, master_ready) = (ready(&fds[0]), ready(&fds[1]));
-    if in_ready {
-        match nix::unistd::read(0, &mut buf) {
-            Ok(n) if n > 0 => {
+    loop {
+        let mut fds = vec![PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+        if forward_stdin {
+            fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
+        }
+        match poll(&mut fds, PollTimeout::from(1000u16)) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return,
+            Ok(_) => {}
+        }
+        let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
+        let (out_ready, in_ready) = (ready(&fds[0]), fds.get(1).is_some_and(ready));
+        if in_ready {
+            if let Ok(n @ 1..) = nix::unistd::read(0, &mut buf) {
                 let _ = nix::unistd::write(master, &buf[..n]);
             }
-            _ => {}
         }
-    }
-    if master_ready {
-        match nix::unistd::read(master.as_raw_fd(), &mut buf) {
-            Ok(n) if n > 0 => {
-                let _ = nix::unistd::write(std::io::stdout(), &buf[..n]);
+        if out_ready {
+            match nix::unistd::read(master.as_raw_fd(), &mut buf) {
+                Ok(n) if n > 0 => sink(&buf[..n]),
+                // EIO: the last process holding the slave side has exited.
+                _ => return,
             }
-            _ => return false,
         }
-    }
-    true
-}
-
-fn master_fd(master: &OwnedFd) -> std::os::fd::BorrowedFd<'_> {
-    use std::os::fd::AsFd;
-    master.as_fd()
-}
-
-trait AsFdCompat {
-    fn as_fd_compat(&self) -> std::os::fd::BorrowedFd<'_>;
-}
-
-impl AsFdCompat for std::io::Stdin {
-    fn as_fd_compat(&self) -> std::os::fd::BorrowedFd<'_> {
-        use std::os::fd::AsFd;
-        self.as_fd()
     }
 }
