@@ -8,6 +8,8 @@
 //! `target/debug`: build it first). Every iteration uses one temporary `HULL_ROOT`; the busybox
 //! image is made there once, before measuring.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -19,31 +21,7 @@ const HULL_ENV: &str = "HULL_BENCH_HULL";
 
 /// `$HULL_BENCH_HULL`, else `hull` next to this bench (`target/{release,debug}/hull`).
 fn hull_bin() -> Result<PathBuf, String> {
-    if let Some(p) = std::env::var_os(HULL_ENV).filter(|p| !p.is_empty()) {
-        let p = PathBuf::from(p);
-        return if p.is_file() {
-            Ok(p)
-        } else {
-            Err(format!("{HULL_ENV}={} is not a file", p.display()))
-        };
-    }
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this bench's path: {e}"))?;
-    // target/<profile>/deps/<bench>-<hash>  ->  target/
-    let target = exe
-        .ancestors()
-        .find(|d| d.ends_with("deps"))
-        .and_then(|deps| deps.parent()?.parent())
-        .ok_or_else(|| format!("{} is not inside a cargo target dir", exe.display()))?;
-    ["release", "debug"]
-        .iter()
-        .map(|profile| target.join(profile).join("hull"))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            format!(
-                "no hull in {0}/release or {0}/debug: build it (cargo build --release -p hull-runtime)",
-                target.display()
-            )
-        })
+    common::built_binary("hull", HULL_ENV)
 }
 
 /// A temporary `HULL_ROOT`; on drop, removes any container left by a failed iteration and any

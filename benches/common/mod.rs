@@ -21,12 +21,19 @@ pub fn is_root() -> bool {
 /// The runtime to bench: `$HULL_BENCH_RUNTIME`, else `hullrt` built next to this bench
 /// (`target/release/hullrt`, else `target/debug/hullrt`). Err says why there is none.
 pub fn hullrt() -> Result<PathBuf, String> {
-    if let Some(p) = std::env::var_os(RUNTIME_ENV).filter(|p| !p.is_empty()) {
+    built_binary("hullrt", RUNTIME_ENV)
+        .map_err(|e| format!("{e} or point {RUNTIME_ENV} at a runc-compatible runtime"))
+}
+
+/// `$ENV` if set, else the workspace binary `name` built next to this bench
+/// (`target/release/NAME`, else `target/debug/NAME`). Err says why there is none.
+pub fn built_binary(name: &str, env: &str) -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os(env).filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
         return if p.is_file() {
             Ok(p)
         } else {
-            Err(format!("{RUNTIME_ENV}={} is not a file", p.display()))
+            Err(format!("{env}={} is not a file", p.display()))
         };
     }
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this bench's path: {e}"))?;
@@ -38,12 +45,11 @@ pub fn hullrt() -> Result<PathBuf, String> {
         .ok_or_else(|| format!("{} is not inside a cargo target dir", exe.display()))?;
     ["release", "debug"]
         .iter()
-        .map(|profile| target.join(profile).join("hullrt"))
+        .map(|profile| target.join(profile).join(name))
         .find(|p| p.is_file())
         .ok_or_else(|| {
             format!(
-                "no hullrt in {0}/release or {0}/debug: build it (cargo build --release -p hull-runtime) \
-                 or point {RUNTIME_ENV} at a runc-compatible runtime",
+                "no {name} in {0}/release or {0}/debug: build it (cargo build --release -p hull-runtime)",
                 target.display()
             )
         })
