@@ -7,7 +7,7 @@
 //! - [`init`]: what runs inside the new namespaces, up to the `execve` of the user's program.
 //! - [`container`]: the lifecycle verbs, one per file, that the `hullrt` binary calls.
 
-pub mod cgroups;
+pub use hull_cgroups as cgroups;
 pub mod container;
 pub mod engine;
 pub mod error;

@@ -287,7 +287,7 @@ fn controller_of(file: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cgroups::{detect, resolve};
+    use crate::{detect, resolve};
     use oci_spec::runtime::{
         LinuxBlockIoBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder, LinuxHugepageLimitBuilder,
         LinuxMemoryBuilder, LinuxPidsBuilder, LinuxResourcesBuilder,
