@@ -12,7 +12,7 @@ pub mod container;
 pub mod engine;
 pub mod error;
 pub mod hooks;
-pub mod image;
+pub use hull_image as image;
 pub mod init;
 pub mod log;
 pub mod signal;

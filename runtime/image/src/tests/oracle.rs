@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use super::RawTar;
-use crate::image::Store;
+use crate::Store;
 
 fn skopeo(args: &[&str]) -> String {
     let out = Command::new("skopeo").args(args).output().unwrap();

@@ -8,10 +8,10 @@ use std::path::Path;
 use tar::EntryType;
 
 use super::{root_or_skip, tree, RawTar};
-use crate::image::blobs::Blobs;
-use crate::image::layer::unpack_tar;
-use crate::image::unpacked::ensure_unpacked;
-use crate::image::{ImageError, LayerInfo};
+use crate::blobs::Blobs;
+use crate::layer::unpack_tar;
+use crate::unpacked::ensure_unpacked;
+use crate::{ImageError, LayerInfo};
 
 /// Unpacks `tar` into `<tmp>/root`; returns the error text (if any) and the tempdir.
 fn unpack(tar: &RawTar) -> (Option<String>, tempfile::TempDir) {

@@ -8,7 +8,7 @@ use std::path::Path;
 use oci_spec::image::{Config, ConfigBuilder};
 
 use super::{root_or_skip, tree};
-use crate::image::{ImageError, Store};
+use crate::{ImageError, Store};
 
 fn blob_count(store: &Store) -> usize {
     fs::read_dir(store.layout_dir().join("blobs/sha256"))

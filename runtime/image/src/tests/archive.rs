@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use super::{gzip, tar_listing, RawTar};
-use crate::image::digest::sha256_digest;
-use crate::image::{ImageError, Store};
+use crate::digest::sha256_digest;
+use crate::{ImageError, Store};
 
 fn hex(d: &str) -> &str {
     d.trim_start_matches("sha256:")
@@ -86,7 +86,7 @@ pub(super) fn docker_archive(
     files.push(("repositories".into(), b"{}".to_vec()));
     let path = dir.join(format!(
         "docker-{}.tar",
-        crate::image::blobs::temp_name("fixture")
+        crate::blobs::temp_name("fixture")
     ));
     fs::write(&path, outer_tar(&files, &links)).unwrap();
     path
@@ -143,7 +143,7 @@ fn oci_archive(
     files.push(("index.json".into(), serde_json::to_vec(&index).unwrap()));
     let path = dir.join(format!(
         "oci-{}.tar",
-        crate::image::blobs::temp_name("fixture")
+        crate::blobs::temp_name("fixture")
     ));
     fs::write(&path, gzip(&outer_tar(&files, &[]))).unwrap();
     (path, sha256_digest(&config))

@@ -7,10 +7,10 @@ use std::path::Path;
 use tar::EntryType;
 
 use super::{gunzip, root_or_skip, tar_listing, tree, RawTar};
-use crate::image::blobs::Blobs;
-use crate::image::diff::write_upper_layer;
-use crate::image::layer::unpack_tar;
-use crate::image::whiteout::{is_opaque, OPAQUE_XATTR};
+use crate::blobs::Blobs;
+use crate::diff::write_upper_layer;
+use crate::layer::unpack_tar;
+use crate::whiteout::{is_opaque, OPAQUE_XATTR};
 
 fn blobs(tmp: &Path) -> Blobs {
     let (b, t) = (tmp.join("blobs"), tmp.join("tmp"));
@@ -69,9 +69,9 @@ fn oci_whiteouts_become_overlay_whiteouts_and_back() {
         "application/vnd.oci.image.layer.v1.tar+gzip"
     );
     let blob = fs::read(b.path(&layer.digest).unwrap()).unwrap();
-    assert_eq!(crate::image::digest::sha256_digest(&blob), layer.digest);
+    assert_eq!(crate::digest::sha256_digest(&blob), layer.digest);
     let tar = gunzip(&blob);
-    assert_eq!(crate::image::digest::sha256_digest(&tar), layer.diff_id);
+    assert_eq!(crate::digest::sha256_digest(&tar), layer.diff_id);
     let names: Vec<String> = tar_listing(&tar).into_iter().map(|(p, _)| p).collect();
     for want in [
         ".wh.top",

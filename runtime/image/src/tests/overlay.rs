@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 
 use super::{root_or_skip, RawTar};
-use crate::image::{diff_changes, Store};
+use crate::{diff_changes, Store};
 
 /// An overlay mount, unmounted on drop.
 struct Overlay {
@@ -68,7 +68,7 @@ fn names(dir: &Path) -> Vec<String> {
 }
 
 /// Loads a two-layer image made of raw tars (layer 2 whites out and makes opaque).
-fn two_layer_image(store: &Store, tmp: &Path) -> crate::image::ImageInfo {
+fn two_layer_image(store: &Store, tmp: &Path) -> crate::ImageInfo {
     let l1 = RawTar::new()
         .dir("a/")
         .file("a/keep", b"k")
