@@ -1,23 +1,10 @@
-//! Hull's OCI runtime library.
-//!
-//! The layers, bottom up (see `shared/DESIGN.md`):
-//! - [`sys`]: thin wrappers over syscalls and kernel files; every error names what it touched.
-//! - [`cgroups`]: one [`cgroups::CgroupManager`] interface with a v1 and a v2 implementation.
-//! - [`spec`], [`state`], [`hooks`], [`signal`]: the OCI data the lifecycle works on.
-//! - [`init`]: what runs inside the new namespaces, up to the `execve` of the user's program.
-//! - [`container`]: the lifecycle verbs, one per file, that the `hullrt` binary calls.
+//! Hull's engine and binaries, over the runtime library (`hull-oci`), the cgroup managers
+//! (`hull-cgroups`) and the image store (`hull-image`).
 
 pub use hull_cgroups as cgroups;
-pub mod container;
-pub mod engine;
-pub mod error;
-pub mod hooks;
 pub use hull_image as image;
-pub mod init;
-pub mod log;
-pub mod signal;
-pub mod spec;
-pub mod state;
-pub mod sys;
+pub use hull_oci::{container, error, hooks, init, log, signal, spec, state, sys};
+
+pub mod engine;
 
 pub use error::{Error, Result};
