@@ -91,7 +91,7 @@ fn bench(c: &mut Criterion) {
             n += 1;
             let root = scratch.path().join(n.to_string());
             std::fs::create_dir(&root).expect("mkdir");
-            hull_runtime::image::unpack_layer(tar.as_slice(), &root, "bench").expect("unpack");
+            hull_image::unpack_layer(tar.as_slice(), &root, "bench").expect("unpack");
             remove(&root);
         })
     });

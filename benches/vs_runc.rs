@@ -139,7 +139,7 @@ fn main() -> ExitCode {
         .any(|c| c.as_os_str() == "debug")
     {
         println!(
-            "  note: {} is a debug build; cargo build --release -p hull-runtime for fair numbers",
+            "  note: {} is a debug build; cargo build --release -p hullrt -p hull for fair numbers",
             runtimes[0].bin.display()
         );
     }

@@ -28,7 +28,7 @@ shopt -u nullglob
 [ "${#TESTS[@]}" -gt 0 ] || die "no conformance tests found (tests/oci_*.rs)"
 
 say "building hullrt and the conformance suite (${SUITES[*]})"
-cargo build --quiet -p hull-runtime --bin hullrt || die "cargo build -p hull-runtime failed"
+cargo build --quiet -p hullrt || die "cargo build -p hullrt failed"
 cargo test --quiet --no-run "${TESTS[@]}" 2>/dev/null ||
     die "the conformance suite does not compile: cargo test --no-run ${TESTS[*]}"
 HULLRT=$HULL_TARGET/debug/hullrt

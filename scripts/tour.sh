@@ -24,8 +24,8 @@ if [ -n "${HULL_RT:-}" ]; then
     say "using HULL_RT=$RT (not building hullrt)"
 else
     ensure_rust
-    say "building hullrt (cargo build --release -p hull-runtime)"
-    cargo build --quiet --release -p hull-runtime || die "cargo build --release -p hull-runtime failed"
+    say "building hullrt (cargo build --release -p hullrt -p hull)"
+    cargo build --quiet --release -p hullrt -p hull || die "cargo build --release -p hullrt -p hull failed"
     RT=$HULL_TARGET/release/hullrt
     [ -x "$RT" ] || die "the build did not produce $RT"
 fi

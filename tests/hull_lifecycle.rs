@@ -476,7 +476,7 @@ fn top_and_stats_show_the_container() {
 
 #[test]
 fn exec_of_a_program_that_cannot_run_is_127_or_126_every_time() {
-    // runtime/src/container/exec.rs: the grandchild's "error" can reach the socket before the
+    // runtime/oci/src/container/exec.rs: the grandchild's "error" can reach the socket before the
     // helper's "pid", and `expect("pid")` turns it into Error::Init (125) instead of 127/126.
     let h = Hull::new();
     h.detach("box", &["busybox", "sleep", "100"]);

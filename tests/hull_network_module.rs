@@ -1,4 +1,4 @@
-//! Real-kernel tests of hull's network module (`hull_runtime::engine::network`). They need root.
+//! Real-kernel tests of hull's network module (`hull_engine::network`). They need root.
 //!
 //! Each test re-runs itself (the same test binary, filtered to that one test) inside a network
 //! namespace of its own, `ip netns exec hulltest-<pid>-<n>`, which a guard deletes afterwards:
@@ -11,8 +11,8 @@ mod netns;
 
 use std::fs;
 
-use hull_runtime::engine::network::{ConnectRequest, Networks, PortSpec};
-use hull_runtime::engine::new_id;
+use hull_engine::network::{ConnectRequest, Networks, PortSpec};
+use hull_engine::new_id;
 use netns::*;
 // ---------------------------------------------------------------------------------------------
 // The tests

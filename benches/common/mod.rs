@@ -49,7 +49,7 @@ pub fn built_binary(name: &str, env: &str) -> Result<PathBuf, String> {
         .find(|p| p.is_file())
         .ok_or_else(|| {
             format!(
-                "no {name} in {0}/release or {0}/debug: build it (cargo build --release -p hull-runtime)",
+                "no {name} in {0}/release or {0}/debug: build it (cargo build --release -p hullrt -p hull)",
                 target.display()
             )
         })

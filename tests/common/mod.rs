@@ -77,7 +77,7 @@ pub fn hullrt_bin() -> PathBuf {
     let bin = dir.join("hullrt");
     assert!(
         bin.is_file(),
-        "hullrt not found at {}: build it first: cargo build --bins -p hull-runtime (or --workspace; plain `cargo test` does not build it), or point {RUNTIME_ENV} at a runc-compatible runtime",
+        "hullrt not found at {}: build it first: cargo build --bins -p hullrt (or --workspace; plain `cargo test` does not build it), or point {RUNTIME_ENV} at a runc-compatible runtime",
         bin.display()
     );
     bin

@@ -10,8 +10,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use hull_runtime::engine::network::{ConnectRequest, NetworkError, Networks, PortSpec};
-use hull_runtime::engine::new_id;
+use hull_engine::network::{ConnectRequest, NetworkError, Networks, PortSpec};
+use hull_engine::new_id;
 use tempfile::TempDir;
 
 pub const INNER: &str = "HULL_NETWORK_TEST_INNER";
@@ -293,7 +293,7 @@ impl Ctr {
         nets: &Networks,
         network: &str,
         ports: &[PortSpec],
-    ) -> Result<hull_runtime::engine::network::Endpoint, NetworkError> {
+    ) -> Result<hull_engine::network::Endpoint, NetworkError> {
         let hosts = self.hosts_path();
         nets.connect(&ConnectRequest {
             network,

@@ -79,7 +79,7 @@ pub fn mount(lower_bottom_first: &[PathBuf], dirs: &Dirs) -> Result<()> {
     }
     if lower_bottom_first.is_empty() {
         // An image without layers (FROM scratch and nothing added): the upper dir alone.
-        return crate::sys::mount::bind(&dirs.upper, &dirs.merged, false)
+        return hull_oci::sys::mount::bind(&dirs.upper, &dirs.merged, false)
             .map_err(EngineError::from);
     }
     let data = format!(
@@ -88,7 +88,7 @@ pub fn mount(lower_bottom_first: &[PathBuf], dirs: &Dirs) -> Result<()> {
         dirs.upper.display(),
         dirs.work.display()
     );
-    crate::sys::mount::mount(
+    hull_oci::sys::mount::mount(
         Some(Path::new("overlay")),
         &dirs.merged,
         Some("overlay"),
@@ -102,7 +102,7 @@ pub fn unmount(merged: &Path) -> Result<()> {
     if !is_mounted(merged) {
         return Ok(());
     }
-    crate::sys::mount::detach(merged).map_err(EngineError::from)
+    hull_oci::sys::mount::detach(merged).map_err(EngineError::from)
 }
 
 /// Whether a path is a mount point in our mount namespace.

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 pub use error::{EngineError, Result};
 use record::Record;
 
-use crate::image::Store;
+use hull_image::Store;
 
 pub const DEFAULT_ROOT: &str = "/var/lib/hull";
 
@@ -155,10 +155,10 @@ impl Engine {
         if r.state.running {
             let monitor_alive = r
                 .hull_monitor
-                .is_some_and(|(pid, start)| crate::state::process_start_time(pid) == Some(start));
+                .is_some_and(|(pid, start)| hull_oci::state::process_start_time(pid) == Some(start));
             if !monitor_alive {
                 let init_alive =
-                    r.state.pid > 0 && crate::state::process_start_time(r.state.pid).is_some();
+                    r.state.pid > 0 && hull_oci::state::process_start_time(r.state.pid).is_some();
                 if !init_alive {
                     r.state.running = false;
                     r.state.status = "exited".into();

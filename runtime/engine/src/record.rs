@@ -156,7 +156,7 @@ pub const RECORD_FILE: &str = "config.v2.json";
 
 pub fn save(dir: &Path, record: &Record) -> Result<()> {
     let json = serde_json::to_vec_pretty(record).expect("a record always serializes");
-    crate::state::write_atomic(&dir.join(RECORD_FILE), &json).map_err(EngineError::from)
+    hull_oci::state::write_atomic(&dir.join(RECORD_FILE), &json).map_err(EngineError::from)
 }
 
 pub fn load(dir: &Path) -> Result<Record> {

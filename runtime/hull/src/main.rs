@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use hull_runtime::engine::{self, format, ops, units, Engine, EngineError, RunArgs};
+use hull_engine::{format, ops, units, Engine, EngineError, RunArgs};
 
 #[derive(Parser)]
 #[command(
@@ -432,7 +432,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Stop { time, containers } => each(&containers, |e, r| ops::stop(e, r, time)),
         Command::Kill { signal, containers } => {
-            let sig = hull_runtime::signal::parse(&signal)?;
+            let sig = hull_oci::signal::parse(&signal)?;
             each(&containers, |e, r| ops::kill(e, r, sig))
         }
         Command::Rm { force, containers } => each(&containers, |e, r| ops::remove(e, r, force)),
@@ -556,9 +556,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let mut sink = std::io::sink();
             let mut stdout = std::io::stdout();
             let out: &mut dyn Write = if quiet { &mut sink } else { &mut stdout };
-            let image = engine::build::build(
+            let image = hull_engine::build::build(
                 &e,
-                &engine::build::BuildArgs {
+                &hull_engine::build::BuildArgs {
                     context,
                     dockerfile: file,
                     tag,
@@ -668,7 +668,7 @@ fn print_values(values: &[serde_json::Value], format: Option<&str>) -> anyhow::R
     Ok(0)
 }
 
-fn ps_json(r: &engine::record::Record) -> serde_json::Value {
+fn ps_json(r: &hull_engine::record::Record) -> serde_json::Value {
     let now = SystemTime::now();
     serde_json::json!({
         "ID": r.short_id(),
@@ -686,7 +686,7 @@ fn ps_json(r: &engine::record::Record) -> serde_json::Value {
 
 fn each(
     targets: &[String],
-    f: impl Fn(&Engine, &engine::record::Record) -> engine::Result<()>,
+    f: impl Fn(&Engine, &hull_engine::record::Record) -> hull_engine::Result<()>,
 ) -> anyhow::Result<i32> {
     let e = engine()?;
     let mut failed = false;
@@ -842,14 +842,14 @@ fn run(f: RunFlags) -> anyhow::Result<i32> {
         publish_all: f.publish_all,
     };
     let e = engine()?;
-    let mut r = engine::monitor::create(&e, &args)?;
+    let mut r = hull_engine::monitor::create(&e, &args)?;
     if args.detach {
-        engine::monitor::run_detached(&e, &mut r)?;
+        hull_engine::monitor::run_detached(&e, &mut r)?;
         println!("{}", r.id);
         let _ = std::io::stdout().flush();
         return Ok(0);
     }
-    Ok(engine::monitor::run_foreground(
+    Ok(hull_engine::monitor::run_foreground(
         &e,
         &mut r,
         args.interactive,

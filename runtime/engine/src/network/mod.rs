@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-pub use crate::engine::units::PortSpec;
+pub use crate::units::PortSpec;
 pub use connect::{loopback_up, ConnectRequest};
 pub use error::{NetworkError, Result};
 pub use hosts::resolv_conf;
@@ -139,7 +139,7 @@ impl Networks {
                 ipam::next_subnet(&avoid).ok_or(NetworkError::NoSubnet)?
             }
         };
-        let id = crate::engine::new_id();
+        let id = crate::new_id();
         let rec = NetworkRecord {
             name: name.into(),
             bridge: format!("hull-{}", &id[..8]),
@@ -147,7 +147,7 @@ impl Networks {
             driver: "bridge".into(),
             subnet: net.to_string(),
             gateway: net.gateway().to_string(),
-            created: crate::state::now_rfc3339(),
+            created: hull_oci::state::now_rfc3339(),
             internal: false,
             endpoints: Default::default(),
         };
@@ -176,12 +176,12 @@ impl Networks {
         let net = ipam::Ipv4Net::parse(ipam::DEFAULT_SUBNET).expect("a valid subnet");
         let rec = NetworkRecord {
             name: DEFAULT_NETWORK.into(),
-            id: crate::engine::new_id(),
+            id: crate::new_id(),
             driver: "bridge".into(),
             subnet: net.to_string(),
             gateway: net.gateway().to_string(),
             bridge: DEFAULT_BRIDGE.into(),
-            created: crate::state::now_rfc3339(),
+            created: hull_oci::state::now_rfc3339(),
             internal: false,
             endpoints: Default::default(),
         };

@@ -18,9 +18,9 @@ use super::error::{EngineError, Result};
 use super::network::{self, ConnectRequest, NetworkMode};
 use super::record::{self, GraphData, GraphDriver, MountPoint, Record};
 use super::{bundle, cmdline, overlay, units, Engine, RunArgs};
-use crate::container::{create, delete, start};
-use crate::state::now_rfc3339;
-use crate::sys::{chan::Chan, process, signals};
+use hull_oci::container::{create, delete, start};
+use hull_oci::state::now_rfc3339;
+use hull_oci::sys::{chan::Chan, process, signals};
 
 /// Make the container's record and directories; no process yet.
 pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
@@ -265,7 +265,7 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
 
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| EngineError::from(crate::Error::sys("pipe", e)))
+        .map_err(|e| EngineError::from(hull_oci::Error::sys("pipe", e)))
 }
 
 /// Mount the rootfs, write the bundle, create and start the container with `stdio`.
@@ -355,7 +355,7 @@ fn start_process(engine: &Engine, r: &mut Record, io: Io) -> Result<Pid> {
                 ..Default::default()
             };
             let me = std::process::id() as i32;
-            r.hull_monitor = crate::state::process_start_time(me).map(|s| (me, s));
+            r.hull_monitor = hull_oci::state::process_start_time(me).map(|s| (me, s));
             engine.save(r)?;
             Ok(pid)
         }
@@ -376,10 +376,10 @@ fn start_process(engine: &Engine, r: &mut Record, io: Io) -> Result<Pid> {
 
 /// After the init has ended: record it, tear down, and remove the container for `--rm`.
 fn finish(engine: &Engine, r: &mut Record, code: i32) -> Result<()> {
-    let oom = crate::container::Container::load(&engine.runtime_root(), &r.id)
+    let oom = hull_oci::container::Container::load(&engine.runtime_root(), &r.id)
         .ok()
         .and_then(|c| {
-            crate::cgroups::manager(c.record.cgroup.clone())
+            hull_cgroups::manager(c.record.cgroup.clone())
                 .oom_kill_count()
                 .ok()
         })
@@ -409,7 +409,7 @@ fn finish(engine: &Engine, r: &mut Record, code: i32) -> Result<()> {
 /// `hull run` in the foreground: the container's output goes to our terminal and its log, our
 /// signals go to it, and we return its exit status.
 pub fn run_foreground(engine: &Engine, r: &mut Record, interactive: bool) -> Result<i32> {
-    crate::sys::process::become_subreaper()?;
+    hull_oci::sys::process::become_subreaper()?;
     if r.config.tty {
         return run_foreground_tty(engine, r, interactive);
     }
@@ -446,7 +446,7 @@ pub fn run_foreground(engine: &Engine, r: &mut Record, interactive: bool) -> Res
 /// `hull run -t` in the foreground: the program gets a pseudo-terminal; we relay it to ours
 /// (in raw mode, with our keystrokes when `-i`) and to the log.
 fn run_foreground_tty(engine: &Engine, r: &mut Record, interactive: bool) -> Result<i32> {
-    let pty = crate::sys::pty::open()?;
+    let pty = hull_oci::sys::pty::open()?;
     let pid = match start_process(engine, r, Io::Terminal(pty.slave)) {
         Ok(pid) => pid,
         Err(e) => {
@@ -459,7 +459,7 @@ fn run_foreground_tty(engine: &Engine, r: &mut Record, interactive: bool) -> Res
     signals::forward_to(pid.as_raw());
     let log = open_log(r)?;
     {
-        let _raw = interactive.then(crate::sys::pty::RawMode::enter);
+        let _raw = interactive.then(hull_oci::sys::pty::RawMode::enter);
         relay_terminal(&pty.master, &log, true, interactive);
     }
     let code = process::reap_until(pid);
@@ -472,7 +472,7 @@ fn run_foreground_tty(engine: &Engine, r: &mut Record, interactive: bool) -> Res
 /// interactive, our stdin to it, until every holder of the slave side is gone.
 fn relay_terminal(master: &OwnedFd, mut log: &File, attached: bool, interactive: bool) {
     let mut out = std::io::stdout();
-    crate::sys::pty::relay(master, interactive, &mut |chunk| {
+    hull_oci::sys::pty::relay(master, interactive, &mut |chunk| {
         if attached {
             let _ = out.write_all(chunk).and_then(|_| out.flush());
         }
@@ -514,7 +514,7 @@ pub fn run_detached(engine: &Engine, r: &mut Record) -> Result<()> {
                     let (code, msg) = text.split_once(' ').unwrap_or(("125", &text));
                     let code: i32 = code.parse().unwrap_or(125);
                     Err(if code == 126 || code == 127 {
-                        EngineError::Runtime(crate::Error::Exec {
+                        EngineError::Runtime(hull_oci::Error::Exec {
                             code,
                             reason: msg.to_string(),
                         })
@@ -531,7 +531,7 @@ pub fn run_detached(engine: &Engine, r: &mut Record) -> Result<()> {
 }
 
 fn monitor_detached(engine: &Engine, r: &mut Record, chan: &mut Chan) -> i32 {
-    if crate::sys::process::become_subreaper().is_err() {
+    if hull_oci::sys::process::become_subreaper().is_err() {
         let _ = chan.send("error", "125 cannot become a child subreaper");
         return 1;
     }
@@ -544,7 +544,7 @@ fn monitor_detached(engine: &Engine, r: &mut Record, chan: &mut Chan) -> i32 {
     // `-dt`: the program gets a terminal (a shell stays interactive and waits), its output
     // goes to the log.
     let pty = if r.config.tty {
-        match crate::sys::pty::open() {
+        match hull_oci::sys::pty::open() {
             Ok(p) => Some(p),
             Err(e) => {
                 let _ = chan.send("error", &format!("125 {e}"));

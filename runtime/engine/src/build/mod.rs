@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use super::error::{EngineError, Result};
 use super::record::{self, Record};
 use super::{bundle, overlay, Engine};
-use crate::image::ImageInfo;
+use hull_image::ImageInfo;
 use dockerfile::{Instruction, Line};
 
 pub struct BuildArgs {
@@ -365,7 +365,7 @@ fn run_step(
                 source: e,
             }
         })?;
-        let created = crate::container::create::create(crate::container::create::CreateOptions {
+        let created = hull_oci::container::create::create(hull_oci::container::create::CreateOptions {
             root: engine.runtime_root(),
             id: id.clone(),
             bundle: dir.path().to_path_buf(),
@@ -373,9 +373,9 @@ fn run_step(
             console: None,
             stdio: None,
         })?;
-        crate::container::start::start(&engine.runtime_root(), &id)?;
-        let code = crate::sys::process::reap_until(created.pid);
-        let _ = crate::container::delete::delete(&engine.runtime_root(), &id, true);
+        hull_oci::container::start::start(&engine.runtime_root(), &id)?;
+        let code = hull_oci::sys::process::reap_until(created.pid);
+        let _ = hull_oci::container::delete::delete(&engine.runtime_root(), &id, true);
         Ok(code)
     })();
     let _ = overlay::unmount(&dirs.merged);
@@ -386,7 +386,7 @@ fn run_step(
             format!("the command returned a non-zero code: {code}"),
         )),
         Err(e) => {
-            let _ = crate::container::delete::delete(&engine.runtime_root(), &id, true);
+            let _ = hull_oci::container::delete::delete(&engine.runtime_root(), &id, true);
             Err(fail(line, e))
         }
     }
@@ -555,7 +555,7 @@ impl Cache {
 
     fn save(&self, root: &Path) {
         if let Ok(json) = serde_json::to_vec_pretty(&self.0) {
-            let _ = crate::state::write_atomic(&root.join("build-cache.json"), &json);
+            let _ = hull_oci::state::write_atomic(&root.join("build-cache.json"), &json);
         }
     }
 }

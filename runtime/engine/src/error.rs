@@ -18,9 +18,9 @@ pub enum EngineError {
     #[error("{0}")]
     Conflict(String),
     #[error(transparent)]
-    Runtime(#[from] crate::Error),
+    Runtime(#[from] hull_oci::Error),
     #[error(transparent)]
-    Image(#[from] crate::image::ImageError),
+    Image(#[from] hull_image::ImageError),
 }
 
 impl EngineError {
@@ -28,7 +28,7 @@ impl EngineError {
     /// other failure of hull itself.
     pub fn exit_code(&self) -> i32 {
         match self {
-            EngineError::Runtime(crate::Error::Exec { code, .. }) => *code,
+            EngineError::Runtime(hull_oci::Error::Exec { code, .. }) => *code,
             _ => 125,
         }
     }

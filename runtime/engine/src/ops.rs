@@ -19,7 +19,7 @@ pub fn kill(engine: &Engine, r: &Record, signal: Signal) -> Result<()> {
     if !r.state.running {
         return Err(not_running(r));
     }
-    crate::container::kill::kill(&engine.runtime_root(), &r.id, signal, false)?;
+    hull_oci::container::kill::kill(&engine.runtime_root(), &r.id, signal, false)?;
     Ok(())
 }
 
@@ -76,7 +76,7 @@ pub fn remove(engine: &Engine, r: &Record, force: bool) -> Result<()> {
 /// Everything a container owns, whatever state a crash left it in: runtime state (and with it
 /// the cgroup and any process), the overlay mount, the directory.
 pub fn remove_dirs(engine: &Engine, r: &Record) -> Result<()> {
-    let _ = crate::container::delete::delete(&engine.runtime_root(), &r.id, true);
+    let _ = hull_oci::container::delete::delete(&engine.runtime_root(), &r.id, true);
     engine.networks()?.disconnect(&r.id)?;
     let dir = engine.container_dir(&r.id);
     overlay::unmount(&overlay::Dirs::of(&dir).merged)?;
@@ -170,10 +170,10 @@ pub fn exec(engine: &Engine, r: &Record, a: ExecArgs) -> Result<i32> {
         }
         None => None,
     };
-    let code = crate::container::exec::exec(
+    let code = hull_oci::container::exec::exec(
         &engine.runtime_root(),
         &r.id,
-        crate::container::exec::ExecOptions {
+        hull_oci::container::exec::ExecOptions {
             args: a.args,
             env: a.env,
             cwd: a.workdir.map(PathBuf::from),
@@ -190,10 +190,10 @@ pub fn top(engine: &Engine, r: &Record) -> Result<Vec<(i32, u32, String)>> {
     if !r.state.running {
         return Err(not_running(r));
     }
-    let c = crate::container::Container::load(&engine.runtime_root(), &r.id)?;
-    let mut pids = crate::cgroups::manager(c.record.cgroup.clone())
+    let c = hull_oci::container::Container::load(&engine.runtime_root(), &r.id)?;
+    let mut pids = hull_cgroups::manager(c.record.cgroup.clone())
         .pids()
-        .map_err(crate::Error::from)?;
+        .map_err(hull_oci::Error::from)?;
     pids.sort();
     Ok(pids
         .into_iter()
@@ -221,14 +221,14 @@ pub fn top(engine: &Engine, r: &Record) -> Result<Vec<(i32, u32, String)>> {
 }
 
 /// Usage figures read straight from the container's cgroup files (v1 or v2).
-pub use crate::cgroups::Usage as Stats;
+pub use hull_cgroups::Usage as Stats;
 
 pub fn stats(engine: &Engine, r: &Record) -> Result<Stats> {
     if !r.state.running {
         return Ok(Stats::default());
     }
-    let c = crate::container::Container::load(&engine.runtime_root(), &r.id)?;
-    Ok(crate::cgroups::usage(&c.record.cgroup.dirs))
+    let c = hull_oci::container::Container::load(&engine.runtime_root(), &r.id)?;
+    Ok(hull_cgroups::usage(&c.record.cgroup.dirs))
 }
 
 /// `hull diff`: what the container changed compared with its image.
@@ -237,5 +237,5 @@ pub fn diff(engine: &Engine, r: &Record) -> Result<Vec<(char, String)>> {
     let mut lowers = engine.store.layer_dirs(&image)?;
     lowers.push(overlay::init_layer(&engine.container_dir(&r.id))?);
     let upper = overlay::Dirs::of(&engine.container_dir(&r.id)).upper;
-    Ok(crate::image::diff_changes(&upper, &lowers)?)
+    Ok(hull_image::diff_changes(&upper, &lowers)?)
 }

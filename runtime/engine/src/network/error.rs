@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::engine::EngineError;
+use crate::EngineError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetworkError {

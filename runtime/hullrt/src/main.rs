@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
-use hull_runtime::container::{self, create, exec, run};
+use hull_oci::container::{self, create, exec, run};
 
 #[derive(Parser)]
 #[command(
@@ -128,11 +128,11 @@ enum ListFormat {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    hull_runtime::log::init(
+    hull_oci::log::init(
         cli.log.clone(),
         match cli.log_format {
-            LogFormat::Text => hull_runtime::log::Format::Text,
-            LogFormat::Json => hull_runtime::log::Format::Json,
+            LogFormat::Text => hull_oci::log::Format::Text,
+            LogFormat::Json => hull_oci::log::Format::Json,
         },
         cli.debug,
     );
@@ -140,7 +140,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(e) => {
             let msg = format!("{e:#}");
-            hull_runtime::log::error(&msg);
+            hull_oci::log::error(&msg);
             eprintln!("hullrt: {msg}");
             ExitCode::from(1)
         }
@@ -160,7 +160,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             console_socket,
         } => {
             let pty = match &console_socket {
-                Some(_) => Some(hull_runtime::sys::pty::open()?),
+                Some(_) => Some(hull_oci::sys::pty::open()?),
                 None => None,
             };
             create::create(create::CreateOptions {
@@ -172,7 +172,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 stdio: None,
             })?;
             if let (Some(socket), Some(pty)) = (&console_socket, &pty) {
-                if let Err(e) = hull_runtime::sys::pty::send_master(socket, &pty.master) {
+                if let Err(e) = hull_oci::sys::pty::send_master(socket, &pty.master) {
                     let _ = container::delete::delete(&root, &id, true);
                     return Err(e.into());
                 }
@@ -189,7 +189,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Kill { id, signal, all } => {
-            let sig = hull_runtime::signal::parse(&signal)?;
+            let sig = hull_oci::signal::parse(&signal)?;
             container::kill::kill(&root, &id, sig, all)?;
             Ok(0)
         }
@@ -258,11 +258,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Spec { bundle } => {
-            let path = bundle.join(hull_runtime::spec::CONFIG);
+            let path = bundle.join(hull_oci::spec::CONFIG);
             if path.exists() {
                 bail!("{} already exists: remove it first", path.display());
             }
-            let text = serde_json::to_string_pretty(&hull_runtime::spec::default_config())?;
+            let text = serde_json::to_string_pretty(&hull_oci::spec::default_config())?;
             std::fs::write(&path, text + "\n")
                 .with_context(|| format!("write {}", path.display()))?;
             Ok(0)
