@@ -153,9 +153,9 @@ impl Engine {
     /// A record whose monitor died without writing the end is shown as it really is.
     pub fn refresh(&self, mut r: Record) -> Record {
         if r.state.running {
-            let monitor_alive = r
-                .hull_monitor
-                .is_some_and(|(pid, start)| hull_oci::state::process_start_time(pid) == Some(start));
+            let monitor_alive = r.hull_monitor.is_some_and(|(pid, start)| {
+                hull_oci::state::process_start_time(pid) == Some(start)
+            });
             if !monitor_alive {
                 let init_alive =
                     r.state.pid > 0 && hull_oci::state::process_start_time(r.state.pid).is_some();

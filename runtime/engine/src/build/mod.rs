@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 use super::error::{EngineError, Result};
 use super::record::{self, Record};
 use super::{bundle, overlay, Engine};
-use hull_image::ImageInfo;
 use dockerfile::{Instruction, Line};
+use hull_image::ImageInfo;
 
 pub struct BuildArgs {
     pub context: PathBuf,
@@ -365,14 +365,15 @@ fn run_step(
                 source: e,
             }
         })?;
-        let created = hull_oci::container::create::create(hull_oci::container::create::CreateOptions {
-            root: engine.runtime_root(),
-            id: id.clone(),
-            bundle: dir.path().to_path_buf(),
-            pid_file: None,
-            console: None,
-            stdio: None,
-        })?;
+        let created =
+            hull_oci::container::create::create(hull_oci::container::create::CreateOptions {
+                root: engine.runtime_root(),
+                id: id.clone(),
+                bundle: dir.path().to_path_buf(),
+                pid_file: None,
+                console: None,
+                stdio: None,
+            })?;
         hull_oci::container::start::start(&engine.runtime_root(), &id)?;
         let code = hull_oci::sys::process::reap_until(created.pid);
         let _ = hull_oci::container::delete::delete(&engine.runtime_root(), &id, true);

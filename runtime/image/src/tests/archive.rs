@@ -84,10 +84,7 @@ pub(super) fn docker_archive(
         serde_json::to_vec(&manifest).unwrap(),
     ));
     files.push(("repositories".into(), b"{}".to_vec()));
-    let path = dir.join(format!(
-        "docker-{}.tar",
-        crate::blobs::temp_name("fixture")
-    ));
+    let path = dir.join(format!("docker-{}.tar", crate::blobs::temp_name("fixture")));
     fs::write(&path, outer_tar(&files, &links)).unwrap();
     path
 }
@@ -141,10 +138,7 @@ fn oci_archive(
     }
     let index = json!({ "schemaVersion": 2, "manifests": [top] });
     files.push(("index.json".into(), serde_json::to_vec(&index).unwrap()));
-    let path = dir.join(format!(
-        "oci-{}.tar",
-        crate::blobs::temp_name("fixture")
-    ));
+    let path = dir.join(format!("oci-{}.tar", crate::blobs::temp_name("fixture")));
     fs::write(&path, gzip(&outer_tar(&files, &[]))).unwrap();
     (path, sha256_digest(&config))
 }
