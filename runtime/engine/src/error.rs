@@ -13,6 +13,16 @@ pub enum EngineError {
     },
     #[error("No such container: {0}")]
     NoSuchContainer(String),
+    #[error("No such object: {0}")]
+    NoSuchObject(String),
+    #[error("conflict: unable to remove image {image}: container {container} is using it (remove the container first, or use -f)")]
+    ImageInUse { image: String, container: String },
+    #[error("network driver {0:?} is not supported: hull makes bridge networks")]
+    UnsupportedDriver(String),
+    #[error(transparent)]
+    Flag(#[from] crate::units::FlagError),
+    #[error(transparent)]
+    Template(#[from] crate::views::TemplateError),
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]

@@ -9,13 +9,13 @@ pub mod build;
 pub mod bundle;
 pub mod cmdline;
 pub mod error;
-pub mod format;
 pub mod monitor;
 pub mod network;
 pub mod ops;
 pub mod overlay;
 pub mod record;
 pub mod units;
+pub mod views;
 
 use std::fs;
 use std::io::Read;

@@ -239,3 +239,91 @@ pub fn diff(engine: &Engine, r: &Record) -> Result<Vec<(char, String)>> {
     let upper = overlay::Dirs::of(&engine.container_dir(&r.id)).upper;
     Ok(hull_image::diff_changes(&upper, &lowers)?)
 }
+
+/// Which kind of object `hull inspect --type` looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    Container,
+    Image,
+}
+
+/// `hull inspect [--type KIND] TARGET…`: each target as a container, else as an image, in
+/// Docker's inspect shape.
+pub fn inspect(
+    engine: &Engine,
+    targets: &[String],
+    kind: Option<ObjectKind>,
+) -> Result<Vec<serde_json::Value>> {
+    let mut values = Vec::new();
+    for t in targets {
+        if kind == Some(ObjectKind::Image) {
+            values.push(engine.store.inspect_json(t)?);
+            continue;
+        }
+        match engine.find(t) {
+            Ok(r) => values.push(serde_json::to_value(&r).expect("a record serializes")),
+            Err(err @ EngineError::NoSuchContainer(_)) if kind.is_some() => return Err(err),
+            Err(EngineError::NoSuchContainer(_)) => values.push(
+                engine
+                    .store
+                    .inspect_json(t)
+                    .map_err(|_| EngineError::NoSuchObject(t.clone()))?,
+            ),
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(values)
+}
+
+/// `hull rmi [-f] IMAGE`: the lines Docker prints (Untagged/Deleted). The store knows nothing
+/// of containers, so the rule lives here: an image a container was made from stays unless
+/// forced, as Docker refuses it.
+pub fn remove_image(engine: &Engine, name: &str, force: bool) -> Result<Vec<String>> {
+    let img = engine.store.resolve(name)?;
+    if !force {
+        if let Some(c) = engine.list()?.iter().find(|c| c.image == img.id) {
+            return Err(EngineError::ImageInUse {
+                image: name.to_string(),
+                container: c.short_id().to_string(),
+            });
+        }
+    }
+    Ok(engine.store.remove(name, force)?)
+}
+
+/// `hull ps [-a]`: running containers, or all of them.
+pub fn containers(engine: &Engine, all: bool) -> Result<Vec<Record>> {
+    Ok(engine
+        .list()?
+        .into_iter()
+        .filter(|r| all || r.state.running)
+        .collect())
+}
+
+/// `hull stats [CONTAINER…]`: the named containers, or every running one, with their usage.
+pub fn stats_of(engine: &Engine, targets: &[String]) -> Result<Vec<(Record, Stats)>> {
+    let list = if targets.is_empty() {
+        containers(engine, false)?
+    } else {
+        targets
+            .iter()
+            .map(|c| engine.find(c))
+            .collect::<Result<Vec<_>>>()?
+    };
+    list.into_iter()
+        .map(|r| stats(engine, &r).map(|s| (r, s)))
+        .collect()
+}
+
+/// `hull network create [--driver D] [--subnet S] NAME`: hull makes bridge networks only.
+pub fn create_network(
+    engine: &Engine,
+    name: &str,
+    driver: &str,
+    subnet: Option<&str>,
+) -> Result<crate::network::NetworkInfo> {
+    if driver != "bridge" {
+        return Err(EngineError::UnsupportedDriver(driver.to_string()));
+    }
+    Ok(engine.networks()?.create(name, subnet)?)
+}

@@ -4,10 +4,36 @@
 
 use std::path::PathBuf;
 
+/// A malformed flag value; each kind quotes the input and says what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FlagError {
+    #[error("invalid size {text:?}: {why} (use e.g. 32m, 512k, 1g)")]
+    Size { text: String, why: String },
+    #[error("invalid memory limit {0:?}: the minimum is 6m")]
+    MemoryTooSmall(String),
+    #[error("invalid --cpus {text:?}: {why}")]
+    Cpus { text: String, why: &'static str },
+    #[error("{file}:{line}: invalid variable name {name:?}")]
+    EnvFileName {
+        file: String,
+        line: usize,
+        name: String,
+    },
+    #[error("read env file {file}: {reason}")]
+    EnvFileRead { file: String, reason: String },
+    #[error("invalid volume {text:?}: {why}")]
+    Volume { text: String, why: String },
+    #[error("invalid port spec {text:?}: {why}")]
+    Port { text: String, why: String },
+}
+
 /// Docker's RAMInBytes: a number (fractions allowed) and an optional binary unit
 /// b, k, m, g, t, p (with optional "b"/"ib" suffix).
-pub fn parse_size(text: &str) -> Result<i64, String> {
-    let bad = |why: &str| format!("invalid size {text:?}: {why} (use e.g. 32m, 512k, 1g)");
+pub fn parse_size(text: &str) -> Result<i64, FlagError> {
+    let bad = |why: &str| FlagError::Size {
+        text: text.into(),
+        why: why.into(),
+    };
     let s = text.trim().to_ascii_lowercase();
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -39,30 +65,39 @@ pub fn parse_size(text: &str) -> Result<i64, String> {
 }
 
 /// `--memory`: Docker refuses less than 6 MiB, which could not even start most programs.
-pub fn parse_memory(text: &str) -> Result<i64, String> {
+pub fn parse_memory(text: &str) -> Result<i64, FlagError> {
     let bytes = parse_size(text)?;
     if bytes < 6 * 1024 * 1024 {
-        return Err(format!("invalid memory limit {text:?}: the minimum is 6m"));
+        return Err(FlagError::MemoryTooSmall(text.into()));
     }
     Ok(bytes)
 }
 
 /// `--cpus 1.5` → NanoCpus (1.5e9), as Docker stores it.
-pub fn parse_cpus(text: &str) -> Result<i64, String> {
+pub fn parse_cpus(text: &str) -> Result<i64, FlagError> {
+    let bad = |why| FlagError::Cpus {
+        text: text.into(),
+        why,
+    };
     let v: f64 = text
         .trim()
         .parse()
-        .map_err(|_| format!("invalid --cpus {text:?}: use a number such as 0.5 or 2"))?;
+        .map_err(|_| bad("use a number such as 0.5 or 2"))?;
     if !(v > 0.0 && v <= 1024.0) {
-        return Err(format!("invalid --cpus {text:?}: must be more than 0"));
+        return Err(bad("must be more than 0"));
     }
     Ok((v * 1e9).round() as i64)
 }
 
 /// An env file: `KEY=value` lines, `#` comments, blank lines; a bare `KEY` takes the value
 /// from hull's own environment (as Docker does) and is dropped when unset.
-pub fn parse_env_file(text: &str, file: &str) -> Result<Vec<String>, String> {
+pub fn parse_env_file(text: &str, file: &str) -> Result<Vec<String>, FlagError> {
     let mut out = Vec::new();
+    let bad = |line: usize, name: &str| FlagError::EnvFileName {
+        file: file.into(),
+        line,
+        name: name.into(),
+    };
     for (i, line) in text.lines().enumerate() {
         let line = line.trim_start();
         if line.is_empty() || line.starts_with('#') {
@@ -70,12 +105,12 @@ pub fn parse_env_file(text: &str, file: &str) -> Result<Vec<String>, String> {
         }
         match line.split_once('=') {
             Some((k, _)) if k.is_empty() || k.contains(char::is_whitespace) => {
-                return Err(format!("{file}:{}: invalid variable name {k:?}", i + 1))
+                return Err(bad(i + 1, k))
             }
             Some(_) => out.push(line.to_string()),
             None => {
                 if line.contains(char::is_whitespace) {
-                    return Err(format!("{file}:{}: invalid variable name {line:?}", i + 1));
+                    return Err(bad(i + 1, line));
                 }
                 if let Ok(v) = std::env::var(line) {
                     out.push(format!("{line}={v}"));
@@ -84,6 +119,19 @@ pub fn parse_env_file(text: &str, file: &str) -> Result<Vec<String>, String> {
         }
     }
     Ok(out)
+}
+
+/// The variables of `--env-file` files, in order.
+pub fn read_env_files(files: &[String]) -> Result<Vec<String>, FlagError> {
+    let mut env = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file).map_err(|e| FlagError::EnvFileRead {
+            file: file.clone(),
+            reason: e.to_string(),
+        })?;
+        env.extend(parse_env_file(&text, file)?);
+    }
+    Ok(env)
 }
 
 /// `-e KEY=value` or `-e KEY` (taken from our environment).
@@ -95,6 +143,15 @@ pub fn expand_env_flag(flag: &str) -> Option<String> {
     }
 }
 
+/// `--build-arg KEY=value`, or `--build-arg KEY` taken from our environment (skipped, as
+/// Docker does, when the environment has no such variable).
+pub fn expand_build_arg(flag: &str) -> Option<(String, String)> {
+    match flag.split_once('=') {
+        Some((k, v)) => Some((k.to_string(), v.to_string())),
+        None => std::env::var(flag).ok().map(|v| (flag.to_string(), v)),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Volume {
     pub source: PathBuf,
@@ -103,35 +160,29 @@ pub struct Volume {
 }
 
 /// `-v /host/path:/container/path[:ro|rw]`. Named volumes are not implemented yet.
-pub fn parse_volume(text: &str) -> Result<Volume, String> {
+pub fn parse_volume(text: &str) -> Result<Volume, FlagError> {
+    let bad = |why: String| FlagError::Volume {
+        text: text.into(),
+        why,
+    };
     let parts: Vec<&str> = text.split(':').collect();
     let (src, dst, mode) = match parts.as_slice() {
         [s, d] => (*s, *d, ""),
         [s, d, m] => (*s, *d, *m),
-        _ => {
-            return Err(format!(
-                "invalid volume {text:?}: use /host/path:/container/path[:ro]"
-            ))
-        }
+        _ => return Err(bad("use /host/path:/container/path[:ro]".into())),
     };
     if !src.starts_with('/') {
-        return Err(format!(
-            "invalid volume {text:?}: named volumes are not supported yet; the source must be an absolute host path"
+        return Err(bad(
+            "named volumes are not supported yet; the source must be an absolute host path".into(),
         ));
     }
     if !dst.starts_with('/') {
-        return Err(format!(
-            "invalid volume {text:?}: the container path {dst:?} must be absolute"
-        ));
+        return Err(bad(format!("the container path {dst:?} must be absolute")));
     }
     let read_only = match mode {
         "" | "rw" => false,
         "ro" => true,
-        other => {
-            return Err(format!(
-                "invalid volume {text:?}: unknown mode {other:?} (ro or rw)"
-            ))
-        }
+        other => return Err(bad(format!("unknown mode {other:?} (ro or rw)"))),
     };
     Ok(Volume {
         source: PathBuf::from(src),
@@ -150,8 +201,11 @@ pub struct PortSpec {
 }
 
 /// `-p [IP:][HOSTPORT:]CTRPORT[/tcp|udp]`.
-pub fn parse_port(text: &str) -> Result<PortSpec, String> {
-    let bad = |why: &str| format!("invalid port spec {text:?}: {why}");
+pub fn parse_port(text: &str) -> Result<PortSpec, FlagError> {
+    let bad = |why: &str| FlagError::Port {
+        text: text.into(),
+        why: why.into(),
+    };
     let (spec, proto) = match text.rsplit_once('/') {
         Some((s, p)) => (s, p.to_ascii_lowercase()),
         None => (text, "tcp".to_string()),
@@ -159,7 +213,7 @@ pub fn parse_port(text: &str) -> Result<PortSpec, String> {
     if proto != "tcp" && proto != "udp" {
         return Err(bad("the protocol must be tcp or udp"));
     }
-    let port = |p: &str, what: &str| -> Result<u16, String> {
+    let port = |p: &str, what: &str| -> Result<u16, FlagError> {
         match p.parse::<u16>() {
             Ok(0) | Err(_) => Err(bad(&format!("{what} {p:?} is not a port number 1-65535"))),
             Ok(n) => Ok(n),
@@ -213,10 +267,13 @@ mod tests {
         assert_eq!(parse_size("64mb").unwrap(), 64 << 20);
         assert_eq!(parse_size("64MiB").unwrap(), 64 << 20);
         for bad in ["", "m", "12x", "1..2m", "-5m", "1e9"] {
-            let e = parse_size(bad).unwrap_err();
+            let e = parse_size(bad).unwrap_err().to_string();
             assert!(e.contains(&format!("{bad:?}")), "{e}");
         }
-        assert!(parse_memory("1m").unwrap_err().contains("minimum"));
+        assert!(parse_memory("1m")
+            .unwrap_err()
+            .to_string()
+            .contains("minimum"));
     }
 
     #[test]
@@ -251,12 +308,16 @@ mod tests {
         assert!(v.read_only);
         assert!(parse_volume("data:/srv")
             .unwrap_err()
+            .to_string()
             .contains("named volumes"));
         assert!(parse_volume("/a:b").is_err());
         assert!(parse_volume("/a:/b:rx").is_err());
         let env = parse_env_file("# c\nA=1\n\nB=two words\n", "f").unwrap();
         assert_eq!(env, vec!["A=1", "B=two words"]);
-        assert!(parse_env_file("=x", "f").unwrap_err().starts_with("f:1"));
+        assert!(parse_env_file("=x", "f")
+            .unwrap_err()
+            .to_string()
+            .starts_with("f:1"));
         assert_eq!(parse_cpus("1.5").unwrap(), 1_500_000_000);
         assert!(parse_cpus("0").is_err());
     }

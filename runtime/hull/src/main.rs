@@ -2,13 +2,13 @@
 //! command; the engine does the work. Exit codes follow Docker: 125 for hull's own errors,
 //! 126/127 when the program cannot be executed or found, else the container's status.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
-use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use hull_engine::{format, ops, units, Engine, EngineError, RunArgs};
+use hull_engine::{ops, units, views, Engine, EngineError, RunArgs};
 
 #[derive(Parser)]
 #[command(
@@ -307,91 +307,49 @@ fn engine() -> anyhow::Result<Engine> {
     Ok(Engine::open_default()?)
 }
 
+/// Print a listing for `-q`, `--format` or as a table.
+fn print_listing(
+    listing: &views::Listing,
+    quiet: bool,
+    format: Option<&str>,
+) -> anyhow::Result<i32> {
+    if quiet {
+        print!("{}", listing.quiet());
+    } else {
+        print!("{}", listing.render(format).map_err(EngineError::from)?);
+    }
+    Ok(0)
+}
+
+fn print_objects(values: &[serde_json::Value], format: Option<&str>) -> anyhow::Result<i32> {
+    print!(
+        "{}",
+        views::render_objects(values, format).map_err(EngineError::from)?
+    );
+    Ok(0)
+}
+
 fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    let now = SystemTime::now();
     match cli.command {
         Command::Run(f) => run(*f),
         Command::Ps { all, quiet, format } => {
-            let e = engine()?;
-            let list: Vec<_> = e
-                .list()?
-                .into_iter()
-                .filter(|r| all || r.state.running)
-                .collect();
-            if quiet {
-                for r in &list {
-                    println!("{}", r.short_id());
-                }
-                return Ok(0);
-            }
-            let values: Vec<serde_json::Value> = list.iter().map(ps_json).collect();
-            match format.as_deref() {
-                Some(f) => {
-                    print_rows(&values, f)?;
-                }
-                None => {
-                    let now = SystemTime::now();
-                    let rows: Vec<Vec<String>> = list
-                        .iter()
-                        .map(|r| {
-                            vec![
-                                r.short_id().to_string(),
-                                r.config.image.clone(),
-                                format::command(r),
-                                format!(
-                                    "{} ago",
-                                    format::human_duration(format::since(&r.created, now))
-                                ),
-                                format::status(r, now),
-                                format::ports(r),
-                                r.name.clone(),
-                            ]
-                        })
-                        .collect();
-                    print!(
-                        "{}",
-                        format::table(
-                            &[
-                                "CONTAINER ID",
-                                "IMAGE",
-                                "COMMAND",
-                                "CREATED",
-                                "STATUS",
-                                "PORTS",
-                                "NAMES"
-                            ],
-                            &rows
-                        )
-                    );
-                }
-            }
-            Ok(0)
+            let list = ops::containers(&engine()?, all)?;
+            print_listing(&views::containers::ps(&list, now), quiet, format.as_deref())
         }
         Command::Inspect {
             targets,
             format,
             kind,
         } => {
-            let e = engine()?;
-            let mut values = Vec::new();
-            for t in &targets {
-                if kind.as_deref() == Some("image") {
-                    values.push(e.store.inspect_json(t)?);
-                    continue;
-                }
-                match e.find(t) {
-                    Ok(r) => values.push(serde_json::to_value(&r)?),
-                    Err(err @ EngineError::NoSuchContainer(_)) if kind.is_some() => {
-                        return Err(err.into())
-                    }
-                    Err(EngineError::NoSuchContainer(_)) => values.push(
-                        e.store
-                            .inspect_json(t)
-                            .map_err(|_| EngineError::Invalid(format!("No such object: {t}")))?,
-                    ),
-                    Err(err) => return Err(err.into()),
-                }
-            }
-            print_values(&values, format.as_deref())
+            let kind = kind.map(|k| match k.as_str() {
+                "image" => ops::ObjectKind::Image,
+                _ => ops::ObjectKind::Container,
+            });
+            print_objects(
+                &ops::inspect(&engine()?, &targets, kind)?,
+                format.as_deref(),
+            )
         }
         Command::Logs { container, follow } => {
             let e = engine()?;
@@ -409,7 +367,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             container,
             command,
         } => {
-            if tty && !nix::unistd::isatty(0).unwrap_or(false) {
+            if tty && !std::io::stdin().is_terminal() {
                 anyhow::bail!("the input device is not a TTY");
             }
             let e = engine()?;
@@ -439,60 +397,19 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Top { container } => {
             let e = engine()?;
             let r = e.find(&container)?;
-            let rows: Vec<Vec<String>> = ops::top(&e, &r)?
-                .into_iter()
-                .map(|(pid, uid, cmd)| vec![uid.to_string(), pid.to_string(), cmd])
-                .collect();
-            print!("{}", format::table(&["UID", "PID", "CMD"], &rows));
-            Ok(0)
+            print_listing(&views::containers::top(&ops::top(&e, &r)?), false, None)
         }
         Command::Stats {
             no_stream: _,
             format,
             containers,
         } => {
-            let e = engine()?;
-            let list = if containers.is_empty() {
-                e.list()?.into_iter().filter(|r| r.state.running).collect()
-            } else {
-                containers
-                    .iter()
-                    .map(|c| e.find(c))
-                    .collect::<Result<Vec<_>, _>>()?
-            };
-            let mut rows = Vec::new();
-            let mut values = Vec::new();
-            for r in &list {
-                let s = ops::stats(&e, r)?;
-                let pct = if s.memory_limit > 0 && s.memory_limit < 1 << 60 {
-                    100.0 * s.memory_usage as f64 / s.memory_limit as f64
-                } else {
-                    0.0
-                };
-                values.push(serde_json::json!({
-                    "ID": r.short_id(), "Name": r.name, "MemUsage": s.memory_usage,
-                    "MemLimit": s.memory_limit, "MemPerc": format!("{pct:.2}%"), "PIDs": s.pids,
-                    "CPUUsageNs": s.cpu_usage_ns,
-                }));
-                rows.push(vec![
-                    r.short_id().to_string(),
-                    r.name.clone(),
-                    format!("{} / {}", bytes(s.memory_usage), bytes(s.memory_limit)),
-                    format!("{pct:.2}%"),
-                    s.pids.to_string(),
-                ]);
+            let list = ops::stats_of(&engine()?, &containers)?;
+            let listing = views::containers::stats(&list);
+            match format.as_deref() {
+                None => print_listing(&listing, false, None),
+                Some(f) => print_objects(&listing.values, Some(f)),
             }
-            if format.is_some() {
-                return print_values(&values, format.as_deref());
-            }
-            print!(
-                "{}",
-                format::table(
-                    &["CONTAINER ID", "NAME", "MEM USAGE / LIMIT", "MEM %", "PIDS"],
-                    &rows
-                )
-            );
-            Ok(0)
         }
         Command::Diff { container } => {
             let e = engine()?;
@@ -502,37 +419,36 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        Command::Images { all, quiet, format } => images(all, quiet, format),
-        Command::Image(ImageCommand::Ls) => images(false, false, None),
+        Command::Images { all, quiet, format } => {
+            let list = engine()?.store.list()?;
+            print_listing(
+                &views::images::images(&list, all, now),
+                quiet,
+                format.as_deref(),
+            )
+        }
+        Command::Image(ImageCommand::Ls) => {
+            let list = engine()?.store.list()?;
+            print_listing(&views::images::images(&list, false, now), false, None)
+        }
         Command::Rmi { force, images } | Command::Image(ImageCommand::Rm { force, images }) => {
             let e = engine()?;
             for i in &images {
-                // The store knows nothing of containers: an image a container was made from
-                // stays unless forced, as Docker refuses it.
-                let img = e.store.resolve(i)?;
-                if !force {
-                    if let Some(c) = e.list()?.iter().find(|c| c.image == img.id) {
-                        anyhow::bail!(
-                            "conflict: unable to remove image {i}: container {} is using it (remove the container first, or use -f)",
-                            c.short_id()
-                        );
-                    }
-                }
-                for line in e.store.remove(i, force)? {
+                for line in ops::remove_image(&e, i, force)? {
                     println!("{line}");
                 }
             }
             Ok(0)
         }
-        Command::History { image, no_trunc } => history(&image, no_trunc),
-        Command::Image(ImageCommand::History { image }) => history(&image, false),
+        Command::History { image, no_trunc } => history(&image, no_trunc, now),
+        Command::Image(ImageCommand::History { image }) => history(&image, false, now),
         Command::Image(ImageCommand::Inspect { images, format }) => {
             let e = engine()?;
             let values = images
                 .iter()
                 .map(|i| e.store.inspect_json(i))
                 .collect::<Result<Vec<_>, _>>()?;
-            print_values(&values, format.as_deref())
+            print_objects(&values, format.as_deref())
         }
         Command::Build {
             tag,
@@ -543,16 +459,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             context,
         } => {
             let e = engine()?;
-            let mut build_args = Vec::new();
-            for a in &build_arg {
-                match a.split_once('=') {
-                    Some((k, v)) => build_args.push((k.to_string(), v.to_string())),
-                    None => match std::env::var(a) {
-                        Ok(v) => build_args.push((a.clone(), v)),
-                        Err(_) => continue,
-                    },
-                }
-            }
+            let build_args = build_arg
+                .iter()
+                .filter_map(|a| units::expand_build_arg(a))
+                .collect();
             let mut sink = std::io::sink();
             let mut stdout = std::io::stdout();
             let out: &mut dyn Write = if quiet { &mut sink } else { &mut stdout };
@@ -573,15 +483,13 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Load { input } => {
-            let e = engine()?;
-            for name in e.store.load(std::path::Path::new(&input))? {
+            for name in engine()?.store.load(Path::new(&input))? {
                 println!("Loaded image: {name}");
             }
             Ok(0)
         }
         Command::Save { output, image } => {
-            let e = engine()?;
-            e.store.save(&image, std::path::Path::new(&output))?;
+            engine()?.store.save(&image, Path::new(&output))?;
             Ok(0)
         }
         Command::Tag { source, target } => {
@@ -592,98 +500,27 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Network(cmd) => network(cmd),
         Command::Port { container, port } => {
-            let e = engine()?;
-            let r = e.find(&container)?;
-            let want = port.map(|p| {
-                if p.contains('/') {
-                    p
-                } else {
-                    format!("{p}/tcp")
-                }
-            });
-            let mut found = false;
-            for (key, binds) in &r.network_settings.ports {
-                if want.as_deref().is_some_and(|w| w != key) {
-                    continue;
-                }
-                for b in binds {
-                    found = true;
-                    if want.is_some() {
-                        println!("{}:{}", b.host_ip, b.host_port);
-                    } else {
-                        println!("{key} -> {}:{}", b.host_ip, b.host_port);
+            let r = engine()?.find(&container)?;
+            match views::containers::ports(&r, port.as_deref()) {
+                Some(lines) => {
+                    for l in lines {
+                        println!("{l}");
                     }
+                    Ok(0)
+                }
+                None => {
+                    // Docker: an error message and status 1 (not a failure of hull itself).
+                    let port = views::containers::port_key(&port.unwrap_or_default());
+                    eprintln!("hull: no public port '{port}' published for {container}");
+                    Ok(1)
                 }
             }
-            if let (Some(w), false) = (&want, found) {
-                // Docker: an error message and status 1 (not a failure of hull itself).
-                eprintln!("hull: no public port '{w}' published for {container}");
-                return Ok(1);
-            }
-            Ok(0)
         }
     }
 }
 
-fn bytes(n: u64) -> String {
-    // cgroup v1 spells "no limit" as a page-rounded i64::MAX.
-    if n >= 1 << 60 {
-        return "unlimited".into();
-    }
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < units.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    format!("{v:.1}{}", units[i])
-}
-
-/// Listings with `--format`: one JSON object per line for `json` (as `docker ps --format json`),
-/// else the template applied to each row.
-fn print_rows(values: &[serde_json::Value], format: &str) -> anyhow::Result<i32> {
-    for v in values {
-        if format == "json" {
-            println!("{v}");
-        } else {
-            println!(
-                "{}",
-                format::template(format, v).map_err(anyhow::Error::msg)?
-            );
-        }
-    }
-    Ok(0)
-}
-
-fn print_values(values: &[serde_json::Value], format: Option<&str>) -> anyhow::Result<i32> {
-    match format {
-        None | Some("json") => println!("{}", serde_json::to_string_pretty(values)?),
-        Some(t) => {
-            for v in values {
-                println!("{}", format::template(t, v).map_err(anyhow::Error::msg)?);
-            }
-        }
-    }
-    Ok(0)
-}
-
-fn ps_json(r: &hull_engine::record::Record) -> serde_json::Value {
-    let now = SystemTime::now();
-    serde_json::json!({
-        "ID": r.short_id(),
-        "Image": r.config.image,
-        "Command": format::command(r),
-        "CreatedAt": r.created,
-        "Status": format::status(r, now),
-        "State": r.state.status,
-        "ExitCode": r.state.exit_code,
-        "Names": r.name,
-        "Ports": format::ports(r),
-        "Networks": r.host_config.network_mode,
-    })
-}
-
+/// A command over several containers (stop, kill, rm): each name printed when done, each
+/// failure reported, status 1 if any failed.
 fn each(
     targets: &[String],
     f: impl Fn(&Engine, &hull_engine::record::Record) -> hull_engine::Result<()>,
@@ -702,100 +539,13 @@ fn each(
     Ok(if failed { 1 } else { 0 })
 }
 
-fn images(all: bool, quiet: bool, format: Option<String>) -> anyhow::Result<i32> {
-    let e = engine()?;
-    // Docker hides the untagged images a build leaves behind unless asked with -a.
-    let list: Vec<_> = e
-        .store
-        .list()?
-        .into_iter()
-        .filter(|i| all || i.repository != "<none>")
-        .collect();
-    if quiet {
-        for i in &list {
-            println!("{}", short(&i.id));
-        }
-        return Ok(0);
-    }
-    if let Some(f) = format {
-        let values: Vec<_> = list
-            .iter()
-            .map(|i| serde_json::json!({"Repository": i.repository, "Tag": i.tag, "ID": short(&i.id), "CreatedAt": i.created, "Size": i.size}))
-            .collect();
-        return print_rows(&values, &f);
-    }
-    let now = SystemTime::now();
-    let rows: Vec<Vec<String>> = list
-        .iter()
-        .map(|i| {
-            vec![
-                i.repository.clone(),
-                i.tag.clone(),
-                short(&i.id).to_string(),
-                i.created
-                    .as_deref()
-                    .map(|c| format!("{} ago", format::human_duration(format::since(c, now))))
-                    .unwrap_or_else(|| "N/A".into()),
-                bytes(i.size),
-            ]
-        })
-        .collect();
-    print!(
-        "{}",
-        format::table(&["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], &rows)
-    );
-    Ok(0)
-}
-
-fn short(id: &str) -> &str {
-    let hex = id.strip_prefix("sha256:").unwrap_or(id);
-    &hex[..12.min(hex.len())]
-}
-
-fn history(image: &str, no_trunc: bool) -> anyhow::Result<i32> {
-    let e = engine()?;
-    let now = SystemTime::now();
-    let rows: Vec<Vec<String>> = e
-        .store
-        .history(image)?
-        .iter()
-        .map(|h| {
-            let by = if no_trunc || h.created_by.chars().count() <= 45 {
-                h.created_by.clone()
-            } else {
-                format!("{}…", h.created_by.chars().take(44).collect::<String>())
-            };
-            vec![
-                h.created
-                    .as_deref()
-                    .map(|c| format!("{} ago", format::human_duration(format::since(c, now))))
-                    .unwrap_or_else(|| "N/A".into()),
-                by,
-                bytes(h.size),
-                h.comment.clone(),
-            ]
-        })
-        .collect();
-    print!(
-        "{}",
-        format::table(&["CREATED", "CREATED BY", "SIZE", "COMMENT"], &rows)
-    );
-    Ok(0)
+fn history(image: &str, no_trunc: bool, now: SystemTime) -> anyhow::Result<i32> {
+    let steps = engine()?.store.history(image)?;
+    print_listing(&views::images::history(&steps, no_trunc, now), false, None)
 }
 
 fn run(f: RunFlags) -> anyhow::Result<i32> {
-    let publish = f
-        .publish
-        .iter()
-        .map(|p| units::parse_port(p))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(anyhow::Error::msg)?;
-    let mut env = Vec::new();
-    for file in &f.env_file {
-        let text =
-            std::fs::read_to_string(file).with_context(|| format!("read env file {file}"))?;
-        env.extend(units::parse_env_file(&text, file).map_err(anyhow::Error::msg)?);
-    }
+    let mut env = units::read_env_files(&f.env_file).map_err(EngineError::from)?;
     env.extend(f.env.iter().filter_map(|v| units::expand_env_flag(v)));
     let args = RunArgs {
         image: f.image,
@@ -805,31 +555,20 @@ fn run(f: RunFlags) -> anyhow::Result<i32> {
         interactive: f.interactive,
         tty: f.tty,
         rm: f.rm,
-        memory: f
-            .memory
-            .as_deref()
-            .map(units::parse_memory)
-            .transpose()
-            .map_err(anyhow::Error::msg)?,
+        memory: f.memory.as_deref().map(units::parse_memory).transpose()?,
         memory_swap: match f.memory_swap.as_deref() {
             Some("-1") => Some(-1),
-            Some(s) => Some(units::parse_size(s).map_err(anyhow::Error::msg)?),
+            Some(s) => Some(units::parse_size(s)?),
             None => None,
         },
-        nano_cpus: f
-            .cpus
-            .as_deref()
-            .map(units::parse_cpus)
-            .transpose()
-            .map_err(anyhow::Error::msg)?,
+        nano_cpus: f.cpus.as_deref().map(units::parse_cpus).transpose()?,
         pids_limit: f.pids_limit,
         env,
         volumes: f
             .volume
             .iter()
             .map(|v| units::parse_volume(v))
-            .collect::<Result<_, _>>()
-            .map_err(anyhow::Error::msg)?,
+            .collect::<Result<_, _>>()?,
         tmpfs: f.tmpfs,
         workdir: f.workdir,
         user: f.user,
@@ -838,7 +577,11 @@ fn run(f: RunFlags) -> anyhow::Result<i32> {
         read_only: f.read_only,
         init: f.init,
         network: f.network,
-        publish,
+        publish: f
+            .publish
+            .iter()
+            .map(|p| units::parse_port(p))
+            .collect::<Result<_, _>>()?,
         publish_all: f.publish_all,
     };
     let e = engine()?;
@@ -858,61 +601,30 @@ fn run(f: RunFlags) -> anyhow::Result<i32> {
 
 fn network(cmd: NetworkCommand) -> anyhow::Result<i32> {
     let e = engine()?;
-    let nets = e.networks()?;
     match cmd {
         NetworkCommand::Create {
             subnet,
             driver,
             name,
         } => {
-            if driver != "bridge" {
-                anyhow::bail!(
-                    "network driver {driver:?} is not supported: hull makes bridge networks"
-                );
-            }
-            let n = nets.create(&name, subnet.as_deref())?;
+            let n = ops::create_network(&e, &name, &driver, subnet.as_deref())?;
             println!("{}", n.id);
+            Ok(0)
         }
         NetworkCommand::Ls { quiet, format } => {
-            let list = nets.list()?;
-            let short = |id: &str| id[..12.min(id.len())].to_string();
-            if quiet {
-                for n in &list {
-                    println!("{}", short(&n.id));
-                }
-                return Ok(0);
-            }
-            if let Some(f) = format {
-                let values: Vec<_> = list
-                    .iter()
-                    .map(|n| serde_json::json!({"ID": short(&n.id), "Name": n.name, "Driver": n.driver, "Scope": n.scope, "Subnet": n.subnet}))
-                    .collect();
-                return print_rows(&values, &f);
-            }
-            let rows: Vec<Vec<String>> = list
-                .iter()
-                .map(|n| {
-                    vec![
-                        short(&n.id),
-                        n.name.clone(),
-                        n.driver.clone(),
-                        n.scope.clone(),
-                    ]
-                })
-                .collect();
-            print!(
-                "{}",
-                format::table(&["NETWORK ID", "NAME", "DRIVER", "SCOPE"], &rows)
-            );
+            let list = e.networks()?.list()?;
+            print_listing(&views::networks::networks(&list), quiet, format.as_deref())
         }
         NetworkCommand::Inspect { networks, format } => {
+            let nets = e.networks()?;
             let values = networks
                 .iter()
                 .map(|n| nets.inspect(n))
                 .collect::<Result<Vec<_>, _>>()?;
-            return print_values(&values, format.as_deref());
+            print_objects(&values, format.as_deref())
         }
         NetworkCommand::Rm { networks } => {
+            let nets = e.networks()?;
             let mut failed = false;
             for n in &networks {
                 match nets.remove(n) {
@@ -923,8 +635,7 @@ fn network(cmd: NetworkCommand) -> anyhow::Result<i32> {
                     }
                 }
             }
-            return Ok(if failed { 1 } else { 0 });
+            Ok(if failed { 1 } else { 0 })
         }
     }
-    Ok(0)
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-use super::record::Record;
+use crate::record::Record;
 
 /// Columns aligned to the widest cell, three spaces apart, as Docker prints them.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -97,15 +97,32 @@ pub fn command(r: &Record) -> String {
     format!("\"{cut}\"")
 }
 
+/// Why a `--format` template cannot be applied; the message quotes the template.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("template {template:?}: unclosed {{{{")]
+    Unclosed { template: String },
+    #[error("template {template:?}: {expr:?} is not a field like .State.Status")]
+    NotAField { template: String, expr: String },
+    #[error("template {template:?}: no field {field:?} in {path}")]
+    NoField {
+        template: String,
+        field: String,
+        path: String,
+    },
+}
+
 /// A Go-template subset: `{{.A.B}}` fields, `{{json .A}}`, and the literal text around them.
-pub fn template(tpl: &str, value: &Value) -> Result<String, String> {
+pub fn template(tpl: &str, value: &Value) -> Result<String, TemplateError> {
     let mut out = String::new();
     let mut rest = tpl;
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
         let end = rest[start..]
             .find("}}")
-            .ok_or_else(|| format!("template {tpl:?}: unclosed {{{{"))?
+            .ok_or_else(|| TemplateError::Unclosed {
+                template: tpl.into(),
+            })?
             + start;
         let expr = rest[start + 2..end].trim();
         let (json, path) = match expr.strip_prefix("json ") {
@@ -113,15 +130,18 @@ pub fn template(tpl: &str, value: &Value) -> Result<String, String> {
             None => (false, expr),
         };
         if !path.starts_with('.') {
-            return Err(format!(
-                "template {tpl:?}: {expr:?} is not a field like .State.Status"
-            ));
+            return Err(TemplateError::NotAField {
+                template: tpl.into(),
+                expr: expr.into(),
+            });
         }
         let mut v = value;
         for part in path.split('.').filter(|p| !p.is_empty()) {
-            v = v
-                .get(part)
-                .ok_or_else(|| format!("template {tpl:?}: no field {part:?} in {path}"))?;
+            v = v.get(part).ok_or_else(|| TemplateError::NoField {
+                template: tpl.into(),
+                field: part.into(),
+                path: path.into(),
+            })?;
         }
         out.push_str(&match (json, v) {
             (true, v) => v.to_string(),
@@ -159,7 +179,10 @@ mod tests {
         );
         assert_eq!(template("{{json .Args}}", &v).unwrap(), "[\"a\",\"b\"]");
         assert_eq!(template("{{.Args}}", &v).unwrap(), "[a b]");
-        assert!(template("{{.Nope}}", &v).unwrap_err().contains("Nope"));
+        assert!(template("{{.Nope}}", &v)
+            .unwrap_err()
+            .to_string()
+            .contains("Nope"));
         assert!(template("{{.State", &v).is_err());
     }
 
