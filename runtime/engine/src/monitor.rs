@@ -19,8 +19,8 @@ use super::network::{self, ConnectRequest, NetworkMode};
 use super::record::{self, GraphData, GraphDriver, MountPoint, Record};
 use super::{bundle, cmdline, overlay, units, Engine, RunArgs};
 use hull_oci::container::{create, delete, start};
+use hull_oci::host::{self, Chan};
 use hull_oci::state::now_rfc3339;
-use hull_oci::sys::{chan::Chan, process, signals};
 
 /// Make the container's record and directories; no process yet.
 pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
@@ -409,7 +409,7 @@ fn finish(engine: &Engine, r: &mut Record, code: i32) -> Result<()> {
 /// `hull run` in the foreground: the container's output goes to our terminal and its log, our
 /// signals go to it, and we return its exit status.
 pub fn run_foreground(engine: &Engine, r: &mut Record, interactive: bool) -> Result<i32> {
-    hull_oci::sys::process::become_subreaper()?;
+    host::become_subreaper()?;
     if r.config.tty {
         return run_foreground_tty(engine, r, interactive);
     }
@@ -434,11 +434,11 @@ pub fn run_foreground(engine: &Engine, r: &mut Record, interactive: bool) -> Res
             return Err(e);
         }
     };
-    signals::forward_to(pid.as_raw());
+    host::forward_signals_to(pid);
     let log = open_log(r)?;
     relay([out_r, err_r], &log, true);
-    let code = process::reap_until(pid);
-    signals::forward_to(0);
+    let code = host::wait_for_exit(pid);
+    host::stop_forwarding_signals();
     finish(engine, r, code)?;
     Ok(code)
 }
@@ -446,7 +446,7 @@ pub fn run_foreground(engine: &Engine, r: &mut Record, interactive: bool) -> Res
 /// `hull run -t` in the foreground: the program gets a pseudo-terminal; we relay it to ours
 /// (in raw mode, with our keystrokes when `-i`) and to the log.
 fn run_foreground_tty(engine: &Engine, r: &mut Record, interactive: bool) -> Result<i32> {
-    let pty = hull_oci::sys::pty::open()?;
+    let pty = host::open_terminal()?;
     let pid = match start_process(engine, r, Io::Terminal(pty.slave)) {
         Ok(pid) => pid,
         Err(e) => {
@@ -456,14 +456,14 @@ fn run_foreground_tty(engine: &Engine, r: &mut Record, interactive: bool) -> Res
             return Err(e);
         }
     };
-    signals::forward_to(pid.as_raw());
+    host::forward_signals_to(pid);
     let log = open_log(r)?;
     {
-        let _raw = interactive.then(hull_oci::sys::pty::RawMode::enter);
+        let _raw = interactive.then(host::raw_terminal);
         relay_terminal(&pty.master, &log, true, interactive);
     }
-    let code = process::reap_until(pid);
-    signals::forward_to(0);
+    let code = host::wait_for_exit(pid);
+    host::stop_forwarding_signals();
     finish(engine, r, code)?;
     Ok(code)
 }
@@ -472,7 +472,7 @@ fn run_foreground_tty(engine: &Engine, r: &mut Record, interactive: bool) -> Res
 /// interactive, our stdin to it, until every holder of the slave side is gone.
 fn relay_terminal(master: &OwnedFd, mut log: &File, attached: bool, interactive: bool) {
     let mut out = std::io::stdout();
-    hull_oci::sys::pty::relay(master, interactive, &mut |chunk| {
+    host::relay_terminal(master, interactive, &mut |chunk| {
         if attached {
             let _ = out.write_all(chunk).and_then(|_| out.flush());
         }
@@ -489,7 +489,7 @@ fn relay_terminal(master: &OwnedFd, mut log: &File, attached: bool, interactive:
 /// soon as it reports the container started (or why it could not).
 pub fn run_detached(engine: &Engine, r: &mut Record) -> Result<()> {
     let (mut ours, theirs) = Chan::pair()?;
-    match process::fork()? {
+    match host::fork_monitor()? {
         ForkResult::Child => {
             drop(ours);
             let mut chan = theirs;
@@ -531,7 +531,7 @@ pub fn run_detached(engine: &Engine, r: &mut Record) -> Result<()> {
 }
 
 fn monitor_detached(engine: &Engine, r: &mut Record, chan: &mut Chan) -> i32 {
-    if hull_oci::sys::process::become_subreaper().is_err() {
+    if host::become_subreaper().is_err() {
         let _ = chan.send("error", "125 cannot become a child subreaper");
         return 1;
     }
@@ -544,7 +544,7 @@ fn monitor_detached(engine: &Engine, r: &mut Record, chan: &mut Chan) -> i32 {
     // `-dt`: the program gets a terminal (a shell stays interactive and waits), its output
     // goes to the log.
     let pty = if r.config.tty {
-        match hull_oci::sys::pty::open() {
+        match host::open_terminal() {
             Ok(p) => Some(p),
             Err(e) => {
                 let _ = chan.send("error", &format!("125 {e}"));
@@ -574,7 +574,7 @@ fn monitor_detached(engine: &Engine, r: &mut Record, chan: &mut Chan) -> i32 {
         Some(m) => relay_terminal(m, &log, false, false),
         None => relay([out_r, err_r], &log, false),
     }
-    let code = process::reap_until(pid);
+    let code = host::wait_for_exit(pid);
     match finish(engine, r, code) {
         Ok(()) => 0,
         Err(_) => 1,

@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use nix::mount::MsFlags;
-
 use super::error::{EngineError, Result};
 
 pub struct Dirs {
@@ -79,21 +77,13 @@ pub fn mount(lower_bottom_first: &[PathBuf], dirs: &Dirs) -> Result<()> {
     }
     if lower_bottom_first.is_empty() {
         // An image without layers (FROM scratch and nothing added): the upper dir alone.
-        return hull_oci::sys::mount::bind(&dirs.upper, &dirs.merged, false)
-            .map_err(EngineError::from);
+        return hull_oci::host::bind_mount(&dirs.upper, &dirs.merged).map_err(EngineError::from);
     }
-    let data = format!(
-        "lowerdir={},upperdir={},workdir={}",
-        lowerdir_option(lower_bottom_first),
-        dirs.upper.display(),
-        dirs.work.display()
-    );
-    hull_oci::sys::mount::mount(
-        Some(Path::new("overlay")),
+    hull_oci::host::mount_overlay(
+        &lowerdir_option(lower_bottom_first),
+        &dirs.upper,
+        &dirs.work,
         &dirs.merged,
-        Some("overlay"),
-        MsFlags::empty(),
-        Some(&data),
     )
     .map_err(EngineError::from)
 }
@@ -102,7 +92,7 @@ pub fn unmount(merged: &Path) -> Result<()> {
     if !is_mounted(merged) {
         return Ok(());
     }
-    hull_oci::sys::mount::detach(merged).map_err(EngineError::from)
+    hull_oci::host::unmount(merged).map_err(EngineError::from)
 }
 
 /// Whether a path is a mount point in our mount namespace.

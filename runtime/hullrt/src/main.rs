@@ -160,7 +160,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             console_socket,
         } => {
             let pty = match &console_socket {
-                Some(_) => Some(hull_oci::sys::pty::open()?),
+                Some(_) => Some(hull_oci::host::open_terminal()?),
                 None => None,
             };
             create::create(create::CreateOptions {
@@ -172,7 +172,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 stdio: None,
             })?;
             if let (Some(socket), Some(pty)) = (&console_socket, &pty) {
-                if let Err(e) = hull_oci::sys::pty::send_master(socket, &pty.master) {
+                if let Err(e) = hull_oci::host::send_terminal(socket, &pty.master) {
                     let _ = container::delete::delete(&root, &id, true);
                     return Err(e.into());
                 }

@@ -1,7 +1,9 @@
 //! Hull's OCI runtime library: the library `hullrt` is made of.
 //!
 //! The layers, bottom up (see `shared/DESIGN.md`):
-//! - [`sys`]: thin wrappers over syscalls and kernel files; every error names what it touched.
+//! - `sys` (private): thin wrappers over syscalls and kernel files; every error names what it
+//!   touched. What a layer above needs of them, [`host`] offers under a name that says what it
+//!   does.
 //! - cgroups come from the `hull-cgroups` crate: one manager interface, a v1 and a v2
 //!   implementation.
 //! - [`spec`], [`state`], [`hooks`], [`signal`]: the OCI data the lifecycle works on.
@@ -13,11 +15,12 @@ use hull_cgroups as cgroups;
 pub mod container;
 pub mod error;
 pub mod hooks;
+pub mod host;
 pub mod init;
 pub mod log;
 pub mod signal;
 pub mod spec;
 pub mod state;
-pub mod sys;
+mod sys;
 
 pub use error::{Error, Result};

@@ -375,7 +375,7 @@ fn run_step(
                 stdio: None,
             })?;
         hull_oci::container::start::start(&engine.runtime_root(), &id)?;
-        let code = hull_oci::sys::process::reap_until(created.pid);
+        let code = hull_oci::host::wait_for_exit(created.pid);
         let _ = hull_oci::container::delete::delete(&engine.runtime_root(), &id, true);
         Ok(code)
     })();

@@ -1,0 +1,93 @@
+//! What a container manager above the runtime (hull's engine, hullrt's own `run`) does on the
+//! host around a container: mount its root filesystem, watch it as a subreaper, forward it
+//! signals and relay its terminal. Each function is named for what it does; the syscalls stay
+//! in `sys`, which is private to this crate.
+
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use nix::mount::MsFlags;
+use nix::unistd::{ForkResult, Pid};
+
+use crate::error::Result;
+use crate::sys;
+
+pub use crate::sys::chan::Chan;
+pub use crate::sys::pty::{Pty, RawMode};
+
+/// Mount an overlay filesystem on `merged`; `lowerdir` is overlay's option value (top layer
+/// first, `:`-separated).
+pub fn mount_overlay(lowerdir: &str, upper: &Path, work: &Path, merged: &Path) -> Result<()> {
+    let data = format!(
+        "lowerdir={lowerdir},upperdir={},workdir={}",
+        upper.display(),
+        work.display()
+    );
+    sys::mount::mount(
+        Some(Path::new("overlay")),
+        merged,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(&data),
+    )
+}
+
+/// Bind-mount `source` on `target` (not recursively).
+pub fn bind_mount(source: &Path, target: &Path) -> Result<()> {
+    sys::mount::bind(source, target, false)
+}
+
+/// Detach the mount on `target` (lazy unmount: busy files do not block it).
+pub fn unmount(target: &Path) -> Result<()> {
+    sys::mount::detach(target)
+}
+
+/// Orphaned descendants (a container's init whose setup parent has exited) become our
+/// children, so we can wait for them.
+pub fn become_subreaper() -> Result<()> {
+    sys::process::become_subreaper()
+}
+
+/// Reap children until `init` has ended; its exit status as a shell reports it (code, or
+/// 128 + signal).
+pub fn wait_for_exit(init: Pid) -> i32 {
+    sys::process::reap_until(init)
+}
+
+/// fork(2), for a monitor process that must outlive the command that started it. The caller
+/// must not have started threads.
+pub fn fork_monitor() -> Result<ForkResult> {
+    sys::process::fork()
+}
+
+/// From now on the signals a user sends to us (TERM, INT, HUP, …) go to `pid`.
+pub fn forward_signals_to(pid: Pid) {
+    sys::signals::forward_to(pid.as_raw())
+}
+
+/// Stop forwarding signals: they are ignored by the forwarding handler from now on.
+pub fn stop_forwarding_signals() {
+    sys::signals::forward_to(0)
+}
+
+/// A new pseudo-terminal pair sized like ours.
+pub fn open_terminal() -> Result<Pty> {
+    sys::pty::open()
+}
+
+/// Our terminal in raw mode until the returned guard is dropped (a no-op when stdin is not a
+/// terminal).
+pub fn raw_terminal() -> RawMode {
+    RawMode::enter()
+}
+
+/// Copy the container's terminal output to `sink` (and our stdin to it when `forward_stdin`)
+/// until its last holder closes it.
+pub fn relay_terminal(master: &OwnedFd, forward_stdin: bool, sink: &mut dyn FnMut(&[u8])) {
+    sys::pty::relay(master, forward_stdin, sink)
+}
+
+/// Hand a terminal's master to the client listening on `socket` (runc's `--console-socket`).
+pub fn send_terminal(socket: &Path, master: &OwnedFd) -> Result<()> {
+    sys::pty::send_master(socket, master)
+}
