@@ -46,8 +46,37 @@ pub enum Error {
         path: PathBuf,
         reason: String,
     },
+    /// The sync socket between hullrt and the processes it forks failed.
+    #[error("{action} on the sync socket: {source}")]
+    Sync {
+        action: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A forked process (stage1, the init, an exec helper) failed and reported why; its error
+    /// crossed the fork as text.
     #[error("{0}")]
-    Init(String),
+    Child(String),
+    #[error("expected {expected} on the sync socket, got {got:?}")]
+    Protocol { expected: String, got: String },
+    #[error("the container process exited before {stage}")]
+    Vanished { stage: &'static str },
+    #[error("process.capabilities.{field}: {reason}")]
+    Capability { field: String, reason: String },
+    /// A kernel setting the config asks for could not be written (sysctl, domainname, OOM
+    /// score).
+    #[error("{setting}: {source}")]
+    Setting {
+        setting: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0:?} contains a NUL byte")]
+    NulByte(String),
+    #[error("too many symlinks resolving {path} in {root}")]
+    SymlinkLoop { path: PathBuf, root: PathBuf },
+    #[error("linux.devices {path}: type \"a\" is only valid in cgroup rules")]
+    DeviceTypeA { path: PathBuf },
     #[error("{0}")]
     Unsupported(String),
     /// The program could not be started: `code` is the shell's status for it (127 not found,

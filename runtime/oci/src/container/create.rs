@@ -154,9 +154,9 @@ fn build(
     let mut init_pid = None;
     loop {
         let Some((word, text)) = ours.recv()? else {
-            return Err(Error::Init(
-                "the container's init exited before it was ready".into(),
-            ));
+            return Err(Error::Vanished {
+                stage: "it was ready",
+            });
         };
         match word.as_str() {
             "maps" => {
@@ -164,10 +164,10 @@ fn build(
                 ours.send("maps-ok", "")?;
             }
             "pid" => {
-                let pid = Pid::from_raw(
-                    text.parse()
-                        .map_err(|_| Error::Init(format!("bad pid {text:?} from stage1")))?,
-                );
+                let pid = Pid::from_raw(text.parse().map_err(|_| Error::Protocol {
+                    expected: "a pid from stage1".into(),
+                    got: text.clone(),
+                })?);
                 undo.pids.push(pid);
                 init_pid = Some(pid);
                 let _ = process::wait_exit(stage1);
@@ -189,7 +189,7 @@ fn build(
                 ours.send("go", &state)?;
             }
             "ready" => break,
-            "error" => return Err(Error::Init(text)),
+            "error" => return Err(Error::Child(text)),
             "exec-error" => {
                 let (code, reason) = text.split_once(' ').unwrap_or((&text, ""));
                 return Err(Error::Exec {
@@ -198,13 +198,16 @@ fn build(
                 });
             }
             other => {
-                return Err(Error::Init(format!(
-                    "unexpected message {other:?} from init"
-                )))
+                return Err(Error::Protocol {
+                    expected: "a message from init".into(),
+                    got: other.to_string(),
+                })
             }
         }
     }
-    let pid = init_pid.ok_or_else(|| Error::Init("init never reported its pid".into()))?;
+    let pid = init_pid.ok_or(Error::Vanished {
+        stage: "reporting its pid",
+    })?;
     record.phase = Phase::Created;
     dir.save(&record)?;
     if let Some(path) = &opts.pid_file {

@@ -100,16 +100,12 @@ pub fn exec(root: &std::path::Path, id: &str, opts: ExecOptions) -> Result<i32> 
                             Err(e) => e,
                         };
                         let _ = chan.send("error", &e.to_string());
+                        let code = match e {
+                            Error::Exec { code, .. } => code,
+                            _ => 126,
+                        };
                         // SAFETY: leave without running the parent's atexit handlers.
-                        unsafe {
-                            libc::_exit(
-                                if matches!(e, Error::Init(ref m) if m.contains("not found")) {
-                                    127
-                                } else {
-                                    126
-                                },
-                            )
-                        }
+                        unsafe { libc::_exit(code) }
                     }
                     ForkResult::Parent { child } => {
                         chan.send("pid", &child.as_raw().to_string())?;
@@ -152,7 +148,7 @@ pub fn exec(root: &std::path::Path, id: &str, opts: ExecOptions) -> Result<i32> 
     let Some(target) = target else {
         // The helper itself failed (joining the cgroup or a namespace): nothing ran.
         let _ = process::wait_exit(helper);
-        return Err(Error::Init(format!(
+        return Err(Error::Child(format!(
             "exec in container {id:?}: {}",
             failure.unwrap_or_else(|| "the exec helper exited early".into())
         )));
@@ -160,7 +156,7 @@ pub fn exec(root: &std::path::Path, id: &str, opts: ExecOptions) -> Result<i32> 
     // Moving a process into a cgroup is not a fork, so the kernel would let it exceed
     // pids.max: refuse as a fork inside the container would be refused.
     let add = if crate::cgroups::usage(&c.record.cgroup.dirs).pids_limit_reached() {
-        Err(Error::Init(format!(
+        Err(Error::Unsupported(format!(
             "exec in container {id:?}: fork: EAGAIN: the container's pids limit is reached"
         )))
     } else {
@@ -193,31 +189,16 @@ pub fn exec(root: &std::path::Path, id: &str, opts: ExecOptions) -> Result<i32> 
     Ok(code)
 }
 
+/// The exec'd process: default signal dispositions and the config's rlimits (an exec does not
+/// inherit the init's), then the path every container process ends with.
 fn exec_in_container(p: &Process) -> Error {
-    let r = (|| -> Result<std::convert::Infallible> {
-        signals::reset();
-        setup::set_rlimits(&p.rlimits().clone().unwrap_or_default())?;
-        let args = p.args().clone().unwrap_or_default();
-        let env = p.env().clone().unwrap_or_default();
-        let program = process::find_executable(&args[0], &env).map_err(Error::Init)?;
-        setup::limit_bounding(p.capabilities())?;
-        setup::switch_user(p)?;
-        setup::apply_caps(p.capabilities())?;
-        nix::unistd::chdir(p.cwd())
-            .map_err(|e| Error::sys(format!("chdir {}", p.cwd().display()), e))?;
-        if p.no_new_privileges().unwrap_or(false) {
-            setup::set_no_new_privs()?;
-        }
-        process::cloexec_from_3(&[]);
-        let c = |s: &str| std::ffi::CString::new(s).unwrap_or_default();
-        let argv: Vec<_> = args.iter().map(|a| c(a)).collect();
-        let envp: Vec<_> = env.iter().map(|e| c(e)).collect();
-        let err = nix::unistd::execve(&c(&program.to_string_lossy()), &argv, &envp).unwrap_err();
-        Err(Error::sys(format!("exec {}", program.display()), err))
-    })();
-    match r {
+    signals::reset();
+    if let Err(e) = setup::set_rlimits(&p.rlimits().clone().unwrap_or_default()) {
+        return e;
+    }
+    match setup::resolve_program(p) {
+        Ok(program) => setup::become_and_exec(p, &program),
         Err(e) => e,
-        Ok(never) => match never {},
     }
 }
 

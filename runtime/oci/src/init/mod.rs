@@ -12,7 +12,6 @@ pub mod options;
 pub mod process;
 pub mod rootfs;
 
-use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -143,15 +142,19 @@ fn container_init(
     // here, before pivot_root) sets the container's values.
     for (key, value) in linux.sysctl().clone().unwrap_or_default() {
         let path = PathBuf::from("/proc/sys").join(key.replace('.', "/"));
-        std::fs::write(&path, &value)
-            .map_err(|e| Error::Init(format!("linux.sysctl {key}={value}: {e}")))?;
+        std::fs::write(&path, &value).map_err(|source| Error::Setting {
+            setting: format!("linux.sysctl {key}={value}"),
+            source,
+        })?;
     }
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(h).ctx(|| format!("hostname: sethostname {h:?}"))?;
     }
     if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
-        std::fs::write("/proc/sys/kernel/domainname", d)
-            .map_err(|e| Error::Init(format!("domainname {d:?}: {e}")))?;
+        std::fs::write("/proc/sys/kernel/domainname", d).map_err(|source| Error::Setting {
+            setting: format!("domainname {d:?}"),
+            source,
+        })?;
     }
 
     // hullrt runs the createRuntime hooks now, in the runtime's namespaces.
@@ -173,20 +176,14 @@ fn container_init(
     if let Some(adj) = process.oom_score_adj() {
         process::set_oom_score_adj(adj)?;
     }
-    let args = process.args().clone().expect("validated");
-    let env = process.env().clone().unwrap_or_default();
-    let program = match proc_::find_executable(&args[0], &env) {
+    let program = match process::resolve_program(process) {
         Ok(p) => p,
-        Err(reason) => {
-            let code = if reason.contains("not found") || reason.contains("No such file") {
-                127
-            } else {
-                126
-            };
+        Err(Error::Exec { code, reason }) => {
             chan.send("exec-error", &format!("{code} {reason}"))?;
             // SAFETY: see exit_with.
             unsafe { libc::_exit(1) }
         }
+        Err(e) => return Err(e),
     };
     if let Some(stdio) = &ctx.stdio {
         for (target, fd) in stdio.iter().enumerate() {
@@ -216,18 +213,19 @@ fn container_init(
     if !process.cwd().exists() {
         let _ = std::fs::create_dir_all(process.cwd());
     }
-    process::limit_bounding(process.capabilities())?;
-    process::switch_user(process)?;
-    process::apply_caps(process.capabilities())?;
-    nix::unistd::chdir(process.cwd())
-        .ctx(|| format!("process.cwd: chdir {}", process.cwd().display()))?;
-    if process.no_new_privileges().unwrap_or(false) {
-        process::set_no_new_privs()?;
+    match process::become_and_exec(process, &program) {
+        // Past `start` nobody reads the sync socket any more: the container's stderr hears
+        // it, with the shell's status.
+        Error::Exec { code, reason } => {
+            eprintln!("hullrt: {reason}");
+            // SAFETY: see exit_with.
+            unsafe { libc::_exit(code) }
+        }
+        other => {
+            drop(fifo);
+            Err(other)
+        }
     }
-    proc_::cloexec_from_3(&[]);
-    let never = exec(&program, &args, &env);
-    drop(fifo);
-    never
 }
 
 fn wait_for_start(fifo: &mut File) -> Result<()> {
@@ -252,23 +250,4 @@ fn attach_console(console: &OwnedFd) -> Result<()> {
         nix::errno::Errno::result(rc).ctx(|| format!("dup2 pty onto fd {target}"))?;
     }
     Ok(())
-}
-
-/// execve the program; past `start` nobody reads the sync socket any more, so a failure is
-/// reported on the container's stderr with the shell's codes (127 not found, 126 otherwise).
-fn exec(program: &std::path::Path, args: &[String], env: &[String]) -> Result<Never> {
-    let c =
-        |s: &str| CString::new(s).map_err(|_| Error::Init(format!("{s:?} contains a NUL byte")));
-    let path = c(&program.to_string_lossy())?;
-    let argv = args.iter().map(|a| c(a)).collect::<Result<Vec<_>>>()?;
-    let envp = env.iter().map(|e| c(e)).collect::<Result<Vec<_>>>()?;
-    let err = nix::unistd::execve(&path, &argv, &envp).unwrap_err();
-    eprintln!("hullrt: exec {}: {}", program.display(), err.desc());
-    let code = if err == nix::errno::Errno::ENOENT {
-        127
-    } else {
-        126
-    };
-    // SAFETY: see exit_with.
-    unsafe { libc::_exit(code) }
 }

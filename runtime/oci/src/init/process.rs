@@ -1,7 +1,10 @@
 //! The process's own settings, applied just before exec: rlimits, OOM score, user and groups,
-//! capabilities, no_new_privs, cwd.
+//! capabilities, no_new_privs, cwd; and [`become_and_exec`], the one path by which every
+//! container process (the init after `start`, each `exec`) becomes its program.
 
 use std::collections::HashSet;
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use caps::{CapSet, Capability as Cap, CapsHashSet};
@@ -9,6 +12,64 @@ use nix::unistd::{Gid, Uid};
 use oci_spec::runtime::{Capabilities, LinuxCapabilities, PosixRlimit, Process};
 
 use crate::error::{Error, Result, SysContext};
+use crate::sys;
+
+/// The program of `process.args`, looked up as execvp would in the process's PATH. Done
+/// before the user switch, while the caller still listens, so it hears why the program cannot
+/// start: an [`Error::Exec`] with 127 (not found) or 126.
+pub fn resolve_program(p: &Process) -> Result<PathBuf> {
+    let args = p.args().clone().unwrap_or_default();
+    let Some(first) = args.first() else {
+        return Err(Error::Unsupported(
+            "process.args is empty: nothing to run".into(),
+        ));
+    };
+    sys::process::find_executable(first, &p.env().clone().unwrap_or_default())
+}
+
+/// The last steps of every container process: drop what the config does not list from the
+/// bounding set, become the configured user, set the capability sets, enter the working
+/// directory, set no_new_privs, keep only fds 0-2, and execve `program`. It returns only when
+/// a step failed; a failed execve is an [`Error::Exec`] (127 when the file is gone, else 126).
+pub fn become_and_exec(p: &Process, program: &Path) -> Error {
+    let r = (|| -> Result<std::convert::Infallible> {
+        let c = |s: &str| CString::new(s).map_err(|_| Error::NulByte(s.to_string()));
+        let path = c(&program.to_string_lossy())?;
+        let argv = p
+            .args()
+            .iter()
+            .flatten()
+            .map(|a| c(a))
+            .collect::<Result<Vec<_>>>()?;
+        let envp = p
+            .env()
+            .iter()
+            .flatten()
+            .map(|e| c(e))
+            .collect::<Result<Vec<_>>>()?;
+        limit_bounding(p.capabilities())?;
+        switch_user(p)?;
+        apply_caps(p.capabilities())?;
+        nix::unistd::chdir(p.cwd()).ctx(|| format!("process.cwd: chdir {}", p.cwd().display()))?;
+        if p.no_new_privileges().unwrap_or(false) {
+            set_no_new_privs()?;
+        }
+        sys::process::cloexec_from_3(&[]);
+        let err = nix::unistd::execve(&path, &argv, &envp).unwrap_err();
+        Err(Error::Exec {
+            code: if err == nix::errno::Errno::ENOENT {
+                127
+            } else {
+                126
+            },
+            reason: format!("exec {}: {}", program.display(), err.desc()),
+        })
+    })();
+    match r {
+        Err(e) => e,
+        Ok(never) => match never {},
+    }
+}
 
 pub fn rlimit_resource(name: &str) -> Option<libc::__rlimit_resource_t> {
     Some(match name {
@@ -55,10 +116,9 @@ pub fn set_rlimits(limits: &[PosixRlimit]) -> Result<()> {
 }
 
 pub fn set_oom_score_adj(value: i32) -> Result<()> {
-    std::fs::write("/proc/self/oom_score_adj", value.to_string()).map_err(|e| {
-        Error::Init(format!(
-            "process.oomScoreAdj: write {value} to /proc/self/oom_score_adj: {e}"
-        ))
+    std::fs::write("/proc/self/oom_score_adj", value.to_string()).map_err(|source| Error::Setting {
+        setting: format!("process.oomScoreAdj: write {value} to /proc/self/oom_score_adj"),
+        source,
     })
 }
 
@@ -86,8 +146,10 @@ pub fn limit_bounding(caps: &Option<LinuxCapabilities>) -> Result<()> {
     let keep = to_caps(c.bounding(), "bounding")?;
     for cap in caps::all() {
         if !keep.contains(&cap) && caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false) {
-            caps::drop(None, CapSet::Bounding, cap)
-                .map_err(|e| Error::Init(format!("drop {cap} from the bounding set: {e}")))?;
+            caps::drop(None, CapSet::Bounding, cap).map_err(|e| Error::Capability {
+                field: "bounding".into(),
+                reason: format!("drop {cap}: {e}"),
+            })?;
         }
     }
     Ok(())
@@ -131,29 +193,36 @@ pub fn switch_user(p: &Process) -> Result<()> {
 pub fn apply_caps(caps: &Option<LinuxCapabilities>) -> Result<()> {
     let Some(c) = caps else { return Ok(()) };
     let set = |which: CapSet, value: &CapsHashSet, field: &str| {
-        caps::set(None, which, value)
-            .map_err(|e| Error::Init(format!("process.capabilities.{field}: {e}")))
+        caps::set(None, which, value).map_err(|e| Error::Capability {
+            field: field.into(),
+            reason: e.to_string(),
+        })
     };
     let effective = to_caps(c.effective(), "effective")?;
     let permitted = to_caps(c.permitted(), "permitted")?;
     let inheritable = to_caps(c.inheritable(), "inheritable")?;
     let ambient = to_caps(c.ambient(), "ambient")?;
     if !effective.is_subset(&permitted) {
-        return Err(Error::Init(
-            "process.capabilities: effective must be a subset of permitted".into(),
-        ));
+        return Err(Error::Capability {
+            field: "effective".into(),
+            reason: "must be a subset of permitted".into(),
+        });
     }
     set(CapSet::Inheritable, &inheritable, "inheritable")?;
     set(CapSet::Effective, &effective, "effective")?;
     set(CapSet::Permitted, &permitted, "permitted")?;
-    caps::clear(None, CapSet::Ambient)
-        .map_err(|e| Error::Init(format!("process.capabilities.ambient: clear: {e}")))?;
+    caps::clear(None, CapSet::Ambient).map_err(|e| Error::Capability {
+        field: "ambient".into(),
+        reason: format!("clear: {e}"),
+    })?;
     for cap in ambient {
         // The kernel refuses an ambient capability that is not both permitted and
         // inheritable; runc skips those too rather than failing the container.
         if permitted.contains(&cap) && inheritable.contains(&cap) {
-            caps::raise(None, CapSet::Ambient, cap)
-                .map_err(|e| Error::Init(format!("process.capabilities.ambient: {cap}: {e}")))?;
+            caps::raise(None, CapSet::Ambient, cap).map_err(|e| Error::Capability {
+                field: "ambient".into(),
+                reason: format!("{cap}: {e}"),
+            })?;
         }
     }
     Ok(())

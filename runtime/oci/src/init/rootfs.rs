@@ -258,10 +258,9 @@ fn make_device(plan: &RootfsPlan, d: &LinuxDevice) -> Result<()> {
         LinuxDeviceType::B => SFlag::S_IFBLK,
         LinuxDeviceType::P => SFlag::S_IFIFO,
         LinuxDeviceType::A => {
-            return Err(Error::Init(format!(
-                "linux.devices {}: type \"a\" is only valid in cgroup rules",
-                d.path().display()
-            )))
+            return Err(Error::DeviceTypeA {
+                path: d.path().clone(),
+            })
         }
     };
     let _ = fs::remove_file(&dest);

@@ -13,9 +13,7 @@ pub struct Chan {
 
 impl Chan {
     pub fn new(stream: UnixStream) -> Result<Self> {
-        let writer = stream
-            .try_clone()
-            .map_err(|e| Error::Init(format!("clone sync socket: {e}")))?;
+        let writer = stream.try_clone().map_err(|e| sync_error("clone", e))?;
         Ok(Chan {
             reader: BufReader::new(stream),
             writer,
@@ -23,8 +21,7 @@ impl Chan {
     }
 
     pub fn pair() -> Result<(Chan, Chan)> {
-        let (a, b) =
-            UnixStream::pair().map_err(|e| Error::Init(format!("create sync socket: {e}")))?;
+        let (a, b) = UnixStream::pair().map_err(|e| sync_error("create", e))?;
         Ok((Chan::new(a)?, Chan::new(b)?))
     }
 
@@ -36,7 +33,7 @@ impl Chan {
         };
         self.writer
             .write_all(line.as_bytes())
-            .map_err(|e| Error::Init(format!("send {word:?} on sync socket: {e}")))
+            .map_err(|e| sync_error(&format!("send {word:?}"), e))
     }
 
     /// The next message as (word, text); `None` when every writer has gone.
@@ -45,7 +42,7 @@ impl Chan {
         let n = self
             .reader
             .read_line(&mut line)
-            .map_err(|e| Error::Init(format!("read sync socket: {e}")))?;
+            .map_err(|e| sync_error("read", e))?;
         if n == 0 {
             return Ok(None);
         }
@@ -58,13 +55,14 @@ impl Chan {
     pub fn expect(&mut self, word: &str) -> Result<String> {
         match self.recv()? {
             Some((w, text)) if w == word => Ok(text),
-            Some((w, text)) if w == "error" => Err(Error::Init(text)),
-            Some((w, text)) => Err(Error::Init(format!(
-                "expected {word:?} on sync socket, got {w:?} {text}"
-            ))),
-            None => Err(Error::Init(format!(
-                "the container process exited before {word:?}"
-            ))),
+            Some((w, text)) if w == "error" => Err(Error::Child(text)),
+            Some((w, text)) => Err(Error::Protocol {
+                expected: format!("{word:?}"),
+                got: format!("{w} {text}"),
+            }),
+            None => Err(Error::Vanished {
+                stage: stage_name(word),
+            }),
         }
     }
 }
@@ -76,7 +74,24 @@ impl Chan {
         Chan::new(
             self.writer
                 .try_clone()
-                .map_err(|e| Error::Init(format!("clone sync socket: {e}")))?,
+                .map_err(|e| sync_error("clone", e))?,
         )
+    }
+}
+
+fn sync_error(action: &str, source: std::io::Error) -> Error {
+    Error::Sync {
+        action: action.to_string(),
+        source,
+    }
+}
+
+/// What the other side had not done yet when it exited, for the words hullrt waits for.
+fn stage_name(word: &str) -> &'static str {
+    match word {
+        "cgroup-ok" => "hullrt placed it in its cgroup",
+        "maps-ok" => "hullrt wrote its id maps",
+        "go" => "it was told to go on",
+        _ => "the step it was waiting for",
     }
 }

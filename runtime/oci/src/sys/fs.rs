@@ -23,11 +23,10 @@ pub fn secure_join(root: &Path, unsafe_path: &Path) -> Result<PathBuf> {
             Ok(meta) if meta.file_type().is_symlink() => {
                 links += 1;
                 if links > 40 {
-                    return Err(Error::Init(format!(
-                        "too many symlinks resolving {} in {}",
-                        unsafe_path.display(),
-                        root.display()
-                    )));
+                    return Err(Error::SymlinkLoop {
+                        path: unsafe_path.to_path_buf(),
+                        root: root.to_path_buf(),
+                    });
                 }
                 let target =
                     std::fs::read_link(&full).map_err(|e| Error::io("read symlink", &full, e))?;

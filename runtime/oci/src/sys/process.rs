@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{ForkResult, Pid};
 
-use crate::error::{Result, SysContext};
+use crate::error::{Error, Result, SysContext};
 
 /// fork(2). hullrt is single-threaded, so the child may run ordinary Rust code until it execs.
 pub fn fork() -> Result<ForkResult> {
@@ -94,17 +94,22 @@ pub fn become_subreaper() -> Result<()> {
         .ctx(|| "prctl(PR_SET_CHILD_SUBREAPER)".to_string())
 }
 
-/// Look a program up as execvp would, in the PATH of the container's environment.
-pub fn find_executable(program: &str, env: &[String]) -> std::result::Result<PathBuf, String> {
+/// Look a program up as execvp would, in the PATH of the container's environment. A failure
+/// is an [`Error::Exec`] with the shell's status: 127 not found, 126 found but not runnable.
+pub fn find_executable(program: &str, env: &[String]) -> Result<PathBuf> {
+    let cannot = |code, reason: String| Error::Exec { code, reason };
     if program.contains('/') {
         let p = PathBuf::from(program);
         return match std::fs::metadata(&p) {
-            Ok(m) if m.is_dir() => Err(format!("{program}: is a directory")),
+            Ok(m) if m.is_dir() => Err(cannot(126, format!("{program}: is a directory"))),
             Ok(m) if m.permissions().mode() & 0o111 == 0 => {
-                Err(format!("{program}: permission denied"))
+                Err(cannot(126, format!("{program}: permission denied")))
             }
             Ok(_) => Ok(p),
-            Err(e) => Err(format!("{program}: {e}")),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(cannot(127, format!("{program}: {e}")))
+            }
+            Err(e) => Err(cannot(126, format!("{program}: {e}"))),
         };
     }
     let path = env
@@ -119,7 +124,10 @@ pub fn find_executable(program: &str, env: &[String]) -> std::result::Result<Pat
             }
         }
     }
-    Err(format!("executable file {program:?} not found in $PATH"))
+    Err(cannot(
+        127,
+        format!("executable file {program:?} not found in $PATH"),
+    ))
 }
 
 #[cfg(test)]
@@ -149,11 +157,17 @@ mod tests {
             find_executable("sh", &env).unwrap(),
             PathBuf::from("/bin/sh")
         );
-        assert!(find_executable("no-such-program-xyz", &env)
-            .unwrap_err()
-            .contains("not found"));
-        assert!(find_executable("/", &env)
-            .unwrap_err()
-            .contains("directory"));
+        let code = |program| match find_executable(program, &env).unwrap_err() {
+            Error::Exec { code, reason } => (code, reason),
+            other => panic!("{program}: not an exec error: {other}"),
+        };
+        let (c, reason) = code("no-such-program-xyz");
+        assert_eq!(c, 127);
+        assert!(reason.contains("not found"), "{reason}");
+        let (c, reason) = code("/");
+        assert_eq!(c, 126);
+        assert!(reason.contains("directory"), "{reason}");
+        assert_eq!(code("/no/such/file").0, 127);
+        assert_eq!(code("/etc/passwd").0, 126);
     }
 }
