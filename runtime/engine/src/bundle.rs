@@ -49,11 +49,7 @@ pub fn resolve_user(spec: &str, rootfs: &Path) -> Result<(u32, u32, Vec<u32>)> {
             Some(f[0].to_string()),
         ),
         (Ok(n), None) => (n, 0, None),
-        (Err(_), None) => {
-            return Err(EngineError::Invalid(format!(
-                "unable to find user {user}: no matching entries in passwd file"
-            )))
-        }
+        (Err(_), None) => return Err(EngineError::NoSuchUser(user.to_string())),
     };
     if let Some(g) = grp {
         gid = match g.parse::<u32>() {
@@ -63,11 +59,7 @@ pub fn resolve_user(spec: &str, rootfs: &Path) -> Result<(u32, u32, Vec<u32>)> {
                 .map(|l| l.split(':').collect::<Vec<_>>())
                 .find(|f| f.len() > 2 && f[0] == g)
                 .and_then(|f| f[2].parse().ok())
-                .ok_or_else(|| {
-                    EngineError::Invalid(format!(
-                        "unable to find group {g}: no matching entries in group file"
-                    ))
-                })?,
+                .ok_or_else(|| EngineError::NoSuchGroup(g.to_string()))?,
         };
     }
     // Supplementary groups: every group that lists the user by name.

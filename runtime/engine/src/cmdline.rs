@@ -6,13 +6,18 @@
 //! `--entrypoint` replaces the ENTRYPOINT *and* drops the image's CMD (`--entrypoint ""` clears
 //! it entirely).
 
+/// Neither the image nor the command line gives a program to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("no command specified: the image has no ENTRYPOINT or CMD and none was given")]
+pub struct NoCommand;
+
 /// Ok(argv), or Err with Docker's message when nothing is left to run.
 pub fn resolve(
     image_entrypoint: &[String],
     image_cmd: &[String],
     entrypoint_flag: Option<&str>,
     args: &[String],
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, NoCommand> {
     let (entrypoint, cmd): (Vec<String>, Vec<String>) = match entrypoint_flag {
         Some("") => (Vec::new(), args.to_vec()),
         Some(e) => (vec![e.to_string()], args.to_vec()),
@@ -21,9 +26,7 @@ pub fn resolve(
     };
     let argv: Vec<String> = entrypoint.into_iter().chain(cmd).collect();
     if argv.is_empty() {
-        return Err(
-            "no command specified: the image has no ENTRYPOINT or CMD and none was given".into(),
-        );
+        return Err(NoCommand);
     }
     Ok(argv)
 }

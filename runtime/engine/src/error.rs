@@ -23,10 +23,61 @@ pub enum EngineError {
     Flag(#[from] crate::units::FlagError),
     #[error(transparent)]
     Template(#[from] crate::views::TemplateError),
+    #[error("container {0} is not running")]
+    NotRunning(String),
+    #[error("container {0} did not stop after SIGKILL")]
+    DidNotStop(String),
+    #[error("you cannot remove a running container {0}: stop the container before attempting removal or force remove")]
+    RemoveRunning(String),
+    #[error("the container name \"/{name}\" is already in use by container {id:?}: remove (or rename) that container to reuse the name")]
+    NameInUse { name: String, id: String },
+    #[error("invalid container name {0:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
+    InvalidName(String),
+    #[error("multiple containers match {0:?}: use more of the id")]
+    AmbiguousId(String),
+    #[error("{path}: {source}")]
+    CorruptRecord {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(transparent)]
+    NoCommand(#[from] crate::cmdline::NoCommand),
+    #[error("conflicting options: port publishing and the container network mode")]
+    PublishWithContainerNetwork,
+    #[error("published ports need a bridge network: --network {0} has none")]
+    PublishWithoutBridge(String),
+    #[error("cannot join the network of container {0}: it is not running")]
+    PeerNotRunning(String),
+    #[error("invalid --tmpfs {0:?}: the path must be absolute")]
+    TmpfsPath(String),
+    #[error("unable to find user {0}: no matching entries in passwd file")]
+    NoSuchUser(String),
+    #[error("unable to find group {0}: no matching entries in group file")]
+    NoSuchGroup(String),
+    #[error("{file}: {source}")]
+    Dockerfile {
+        file: PathBuf,
+        #[source]
+        source: crate::build::dockerfile::DockerfileError,
+    },
+    /// A build step failed: the Dockerfile line and why.
+    #[error("Dockerfile line {line}: {text}: {reason}")]
+    Build {
+        line: usize,
+        text: String,
+        reason: String,
+    },
+    #[error("the build produced no image")]
+    NothingBuilt,
+    /// The detached monitor process could not start the container and said why (its report
+    /// crossed a fork as text).
     #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    Conflict(String),
+    Monitor(String),
+    #[error("the container monitor exited before the container started")]
+    MonitorVanished,
+    #[error(transparent)]
+    Network(crate::network::NetworkError),
     #[error(transparent)]
     Runtime(#[from] hull_oci::Error),
     #[error(transparent)]

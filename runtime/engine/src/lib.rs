@@ -185,9 +185,7 @@ impl Engine {
         match matches.as_slice() {
             [one] => Ok((*one).clone()),
             [] => Err(EngineError::NoSuchContainer(what.to_string())),
-            _ => Err(EngineError::Invalid(format!(
-                "multiple containers match {what:?}: use more of the id"
-            ))),
+            _ => Err(EngineError::AmbiguousId(what.to_string())),
         }
     }
 
@@ -231,8 +229,6 @@ pub fn validate_name(name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(EngineError::Invalid(format!(
-            "invalid container name {name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
-        )))
+        Err(EngineError::InvalidName(name.to_string()))
     }
 }

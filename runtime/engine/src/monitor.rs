@@ -31,11 +31,10 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
         &cfg.cmd().clone().unwrap_or_default(),
         a.entrypoint.as_deref(),
         &a.args,
-    )
-    .map_err(EngineError::Invalid)?;
+    )?;
     let all = engine.list()?;
     let mode_text = a.network.clone().unwrap_or_else(super::default_network);
-    let mode = NetworkMode::parse(&mode_text).map_err(EngineError::Invalid)?;
+    let mode = NetworkMode::parse(&mode_text)?;
     let mut publish = a.publish.clone();
     if a.publish_all {
         for p in cfg.exposed_ports().clone().unwrap_or_default() {
@@ -56,21 +55,15 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
         }
         NetworkMode::Container(c) => {
             if !publish.is_empty() {
-                return Err(EngineError::Invalid(
-                    "conflicting options: port publishing and the container network mode".into(),
-                ));
+                return Err(EngineError::PublishWithContainerNetwork);
             }
             let other = engine.find(c)?;
             if !other.state.running {
-                return Err(EngineError::Conflict(format!(
-                    "cannot join the network of container {c}: it is not running"
-                )));
+                return Err(EngineError::PeerNotRunning(c.clone()));
             }
         }
         NetworkMode::Host | NetworkMode::None if !publish.is_empty() => {
-            return Err(EngineError::Invalid(format!(
-                "published ports need a bridge network: --network {mode} has none"
-            )));
+            return Err(EngineError::PublishWithoutBridge(mode.to_string()));
         }
         _ => {}
     }
@@ -89,10 +82,10 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
         Some(n) => {
             super::validate_name(n)?;
             if let Some(other) = all.iter().find(|r| &r.name == n) {
-                return Err(EngineError::Conflict(format!(
-                    "the container name \"/{n}\" is already in use by container {:?}: remove (or rename) that container to reuse the name",
-                    other.id
-                )));
+                return Err(EngineError::NameInUse {
+                    name: n.clone(),
+                    id: other.id.clone(),
+                });
             }
             n.clone()
         }
@@ -139,9 +132,7 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
     for t in &a.tmpfs {
         let (dest, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
         if !dest.starts_with('/') {
-            return Err(EngineError::Invalid(format!(
-                "invalid --tmpfs {t:?}: the path must be absolute"
-            )));
+            return Err(EngineError::TmpfsPath(t.clone()));
         }
         tmpfs.insert(dest.to_string(), opts.to_string());
     }
@@ -291,15 +282,13 @@ fn start_process(engine: &Engine, r: &mut Record, io: Io) -> Result<Pid> {
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(&init_script, std::fs::Permissions::from_mode(0o755));
         }
-        let mode = NetworkMode::parse(&r.host_config.network_mode).map_err(EngineError::Invalid)?;
+        let mode = NetworkMode::parse(&r.host_config.network_mode)?;
         let netns = match &mode {
             NetworkMode::Host => bundle::NetNs::Host,
             NetworkMode::Container(c) => {
                 let other = engine.find(c)?;
                 if !other.state.running {
-                    return Err(EngineError::Conflict(format!(
-                        "cannot join the network of container {c}: it is not running"
-                    )));
+                    return Err(EngineError::PeerNotRunning(c.clone()));
                 }
                 bundle::NetNs::Join(format!("/proc/{}/ns/net", other.state.pid).into())
             }
@@ -519,12 +508,10 @@ pub fn run_detached(engine: &Engine, r: &mut Record) -> Result<()> {
                             reason: msg.to_string(),
                         })
                     } else {
-                        EngineError::Invalid(msg.to_string())
+                        EngineError::Monitor(msg.to_string())
                     })
                 }
-                _ => Err(EngineError::Invalid(
-                    "the container monitor exited before the container started".into(),
-                )),
+                _ => Err(EngineError::MonitorVanished),
             }
         }
     }

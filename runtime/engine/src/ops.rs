@@ -11,7 +11,7 @@ use super::record::Record;
 use super::{overlay, Engine};
 
 fn not_running(r: &Record) -> EngineError {
-    EngineError::Conflict(format!("container {} is not running", r.short_id()))
+    EngineError::NotRunning(r.short_id().to_string())
 }
 
 /// Send a signal to the container's init through the runtime.
@@ -52,20 +52,14 @@ pub fn stop(engine: &Engine, r: &Record, timeout_secs: u64) -> Result<()> {
     if wait_stopped(engine, &r.id, Duration::from_secs(10))? {
         return Ok(());
     }
-    Err(EngineError::Invalid(format!(
-        "container {} did not stop after SIGKILL",
-        r.short_id()
-    )))
+    Err(EngineError::DidNotStop(r.short_id().to_string()))
 }
 
 /// `hull rm [-f]`.
 pub fn remove(engine: &Engine, r: &Record, force: bool) -> Result<()> {
     if r.state.running {
         if !force {
-            return Err(EngineError::Conflict(format!(
-                "you cannot remove a running container {}: stop the container before attempting removal or force remove",
-                r.short_id()
-            )));
+            return Err(EngineError::RemoveRunning(r.short_id().to_string()));
         }
         let _ = kill(engine, r, Signal::SIGKILL);
         wait_stopped(engine, &r.id, Duration::from_secs(10))?;

@@ -166,6 +166,8 @@ pub fn load(dir: &Path) -> Result<Record> {
         path: path.clone(),
         source: e,
     })?;
-    serde_json::from_str(&text)
-        .map_err(|e| EngineError::Invalid(format!("{}: {e}", path.display())))
+    serde_json::from_str(&text).map_err(|source| EngineError::CorruptRecord {
+        path: path.clone(),
+        source,
+    })
 }

@@ -53,7 +53,31 @@ pub struct Line {
     pub instruction: Instruction,
 }
 
-pub fn parse(text: &str) -> Result<Vec<Line>, String> {
+/// Why a Dockerfile cannot be read; each names the line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DockerfileError {
+    #[error("the Dockerfile is empty")]
+    Empty,
+    #[error("line {line}: the first instruction must be FROM (found {found:?})")]
+    FirstNotFrom { line: usize, found: String },
+    #[error("line {line}: multi-stage builds (a second FROM) are not supported by hull build")]
+    MultiStage { line: usize },
+    #[error("line {line}: {reason}")]
+    Line { line: usize, reason: String },
+}
+
+/// Why `K=V` pairs (ENV, LABEL) cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum PairsError {
+    #[error("expected KEY=value or KEY value")]
+    NoValue,
+    #[error("{0:?}: expected KEY=value pairs")]
+    NotPairs(String),
+    #[error("{0:?}: unterminated quote")]
+    Unterminated(String),
+}
+
+pub fn parse(text: &str) -> Result<Vec<Line>, DockerfileError> {
     let mut out = Vec::new();
     let mut pending = String::new();
     let mut start = 0;
@@ -80,18 +104,17 @@ pub fn parse(text: &str) -> Result<Vec<Line>, String> {
         out.push(parse_line(start, pending.trim())?);
     }
     match out.first() {
-        None => return Err("the Dockerfile is empty".into()),
+        None => return Err(DockerfileError::Empty),
         Some(l)
             if !matches!(
                 l.instruction,
                 Instruction::From { .. } | Instruction::Arg { .. }
             ) =>
         {
-            return Err(format!(
-                "line {}: the first instruction must be FROM (found {:?})",
-                l.number,
-                l.text.split_whitespace().next().unwrap_or("")
-            ))
+            return Err(DockerfileError::FirstNotFrom {
+                line: l.number,
+                found: l.text.split_whitespace().next().unwrap_or("").to_string(),
+            })
         }
         _ => {}
     }
@@ -100,20 +123,22 @@ pub fn parse(text: &str) -> Result<Vec<Line>, String> {
         .filter(|l| matches!(l.instruction, Instruction::From { .. }))
         .nth(1)
     {
-        return Err(format!(
-            "line {}: multi-stage builds (a second FROM) are not supported by hull build",
-            second.number
-        ));
+        return Err(DockerfileError::MultiStage {
+            line: second.number,
+        });
     }
     Ok(out)
 }
 
-fn parse_line(number: usize, text: &str) -> Result<Line, String> {
-    let err = |msg: String| format!("line {number}: {msg}");
+fn parse_line(number: usize, text: &str) -> Result<Line, DockerfileError> {
+    let err = |reason: String| DockerfileError::Line {
+        line: number,
+        reason,
+    };
     let (word, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
     let rest = rest.trim();
     let keyword = word.to_ascii_uppercase();
-    let need = |what: &str| -> Result<(), String> {
+    let need = |what: &str| -> Result<(), DockerfileError> {
         if rest.is_empty() {
             Err(err(format!("{keyword} needs {what}")))
         } else {
@@ -135,7 +160,8 @@ fn parse_line(number: usize, text: &str) -> Result<Line, String> {
             let mut chown = None;
             let mut words: Vec<String> = Vec::new();
             let body = if rest.starts_with('[') {
-                parse_json_array(rest).map_err(|e| err(format!("{keyword}: {e}")))?
+                parse_json_array(rest)
+                    .map_err(|e| err(format!("{keyword}: invalid JSON array {rest:?}: {e}")))?
             } else {
                 rest.split_whitespace().map(str::to_string).collect()
             };
@@ -159,15 +185,15 @@ fn parse_line(number: usize, text: &str) -> Result<Line, String> {
         }
         "RUN" => {
             need("a command")?;
-            Instruction::Run(form(rest).map_err(|e| err(format!("RUN: {e}")))?)
+            Instruction::Run(form(rest))
         }
         "CMD" => {
             need("a command")?;
-            Instruction::Cmd(form(rest).map_err(|e| err(format!("CMD: {e}")))?)
+            Instruction::Cmd(form(rest))
         }
         "ENTRYPOINT" => {
             need("a command")?;
-            Instruction::Entrypoint(form(rest).map_err(|e| err(format!("ENTRYPOINT: {e}")))?)
+            Instruction::Entrypoint(form(rest))
         }
         "ENV" => {
             need("KEY=value")?;
@@ -223,21 +249,20 @@ fn parse_line(number: usize, text: &str) -> Result<Line, String> {
     })
 }
 
-fn form(rest: &str) -> Result<Form, String> {
+fn form(rest: &str) -> Form {
     if rest.starts_with('[') {
         // Docker falls back to the shell form when the JSON does not parse.
         match parse_json_array(rest) {
-            Ok(v) => Ok(Form::Exec(v)),
-            Err(_) => Ok(Form::Shell(rest.to_string())),
+            Ok(v) => Form::Exec(v),
+            Err(_) => Form::Shell(rest.to_string()),
         }
     } else {
-        Ok(Form::Shell(rest.to_string()))
+        Form::Shell(rest.to_string())
     }
 }
 
-fn parse_json_array(text: &str) -> Result<Vec<String>, String> {
+fn parse_json_array(text: &str) -> Result<Vec<String>, serde_json::Error> {
     serde_json::from_str::<Vec<String>>(text)
-        .map_err(|e| format!("invalid JSON array {text:?}: {e}"))
 }
 
 fn unquote(s: &str) -> String {
@@ -252,12 +277,12 @@ fn unquote(s: &str) -> String {
 }
 
 /// `K=V K2="two words"` or the legacy `K value with spaces`.
-fn pairs(rest: &str) -> Result<Vec<(String, String)>, String> {
+fn pairs(rest: &str) -> Result<Vec<(String, String)>, PairsError> {
     let first = rest.split_whitespace().next().unwrap_or("");
     if !first.contains('=') {
         let (k, v) = rest
             .split_once(char::is_whitespace)
-            .ok_or("expected KEY=value or KEY value")?;
+            .ok_or(PairsError::NoValue)?;
         return Ok(vec![(k.to_string(), v.trim().to_string())]);
     }
     let mut out = Vec::new();
@@ -278,7 +303,7 @@ fn pairs(rest: &str) -> Result<Vec<(String, String)>, String> {
             chars.next();
         }
         if chars.next() != Some('=') || key.is_empty() {
-            return Err(format!("{rest:?}: expected KEY=value pairs"));
+            return Err(PairsError::NotPairs(rest.to_string()));
         }
         let mut value = String::new();
         let mut quote = None;
@@ -310,7 +335,7 @@ fn pairs(rest: &str) -> Result<Vec<(String, String)>, String> {
             }
         }
         if quote.is_some() {
-            return Err(format!("{rest:?}: unterminated quote"));
+            return Err(PairsError::Unterminated(rest.to_string()));
         }
         out.push((key, value));
     }
@@ -409,20 +434,14 @@ mod tests {
 
     #[test]
     fn errors_name_the_line() {
-        assert!(parse("FROM busybox\nFROBNICATE x\n")
-            .unwrap_err()
-            .starts_with("line 2: unknown instruction"));
-        assert!(parse("RUN true\n")
-            .unwrap_err()
-            .contains("first instruction must be FROM"));
-        assert!(parse("FROM a\nFROM b\n").unwrap_err().starts_with("line 2"));
-        assert!(parse("FROM a\nEXPOSE http\n")
-            .unwrap_err()
-            .starts_with("line 2"));
-        assert!(parse("FROM a\nADD http://x/y /y\n")
-            .unwrap_err()
-            .contains("URL"));
-        assert!(parse("").unwrap_err().contains("empty"));
+        let e = |text| parse(text).unwrap_err().to_string();
+        assert!(e("FROM busybox\nFROBNICATE x\n").starts_with("line 2: unknown instruction"));
+        assert!(e("RUN true\n").contains("first instruction must be FROM"));
+        assert!(e("FROM a\nFROM b\n").starts_with("line 2"));
+        assert!(e("FROM a\nEXPOSE http\n").starts_with("line 2"));
+        assert!(e("FROM a\nADD http://x/y /y\n").contains("URL"));
+        assert!(e("").contains("empty"));
+        assert!(e("FROM a\nENV A=\"x\n").contains("unterminated quote"));
     }
 
     #[test]

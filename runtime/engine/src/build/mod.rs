@@ -27,10 +27,11 @@ pub struct BuildArgs {
 }
 
 fn fail(line: &Line, msg: impl std::fmt::Display) -> EngineError {
-    EngineError::Invalid(format!(
-        "Dockerfile line {}: {}: {msg}",
-        line.number, line.text
-    ))
+    EngineError::Build {
+        line: line.number,
+        text: line.text.clone(),
+        reason: msg.to_string(),
+    }
 }
 
 /// Build and return the final image; progress goes to `out`.
@@ -44,8 +45,10 @@ pub fn build(engine: &Engine, a: &BuildArgs, out: &mut dyn Write) -> Result<Imag
         path: file.clone(),
         source: e,
     })?;
-    let lines = dockerfile::parse(&text)
-        .map_err(|e| EngineError::Invalid(format!("{}: {e}", file.display())))?;
+    let lines = dockerfile::parse(&text).map_err(|source| EngineError::Dockerfile {
+        file: file.clone(),
+        source,
+    })?;
     let context = std::fs::canonicalize(&a.context).map_err(|e| EngineError::Io {
         action: "open build context",
         path: a.context.clone(),
@@ -196,7 +199,7 @@ pub fn build(engine: &Engine, a: &BuildArgs, out: &mut dyn Write) -> Result<Imag
             "[Warning] One or more build-args {unused:?} were not consumed"
         );
     }
-    let image = base.ok_or_else(|| EngineError::Invalid("the build produced no image".into()))?;
+    let image = base.ok_or(EngineError::NothingBuilt)?;
     let _ = writeln!(out, "Successfully built {}", short(&image.id));
     if let Some(tag) = &a.tag {
         engine.store.tag(&image, tag)?;

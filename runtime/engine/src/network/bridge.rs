@@ -1,6 +1,6 @@
 //! A network's bridge and its nftables rules, made when missing and taken away with it.
 
-use super::error::{NetworkError, Result};
+use super::error::Result;
 use super::store::NetworkRecord;
 use super::{ipam, link, nat, sysctl};
 
@@ -8,9 +8,7 @@ use super::{ipam, link, nat, sysctl};
 /// forwarding, and makes the `hull` table and this network's rules if missing. Idempotent; a
 /// bridge made here is deleted again when a later step fails.
 pub fn ensure(rec: &NetworkRecord) -> Result<()> {
-    let prefix = ipam::Ipv4Net::parse(&rec.subnet)
-        .map_err(NetworkError::Invalid)?
-        .prefix();
+    let prefix = ipam::Ipv4Net::parse(&rec.subnet)?.prefix();
     let made = !link::exists(&rec.bridge)?;
     if made {
         link::add_bridge(&rec.bridge)?;

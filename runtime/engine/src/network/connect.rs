@@ -45,9 +45,7 @@ pub fn loopback_up(pid: i32) -> Result<()> {
 
 fn check_id(id: &str) -> Result<()> {
     if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(NetworkError::Invalid(format!(
-            "invalid container id {id:?}: letters and digits only"
-        )));
+        return Err(NetworkError::ContainerId(id.to_string()));
     }
     Ok(())
 }
@@ -71,12 +69,7 @@ impl Networks {
             });
         }
         let mut rec = match req.network {
-            "host" | "none" => {
-                return Err(NetworkError::Invalid(format!(
-                    "a container cannot be connected to network {}: it is not a bridge network",
-                    req.network
-                )))
-            }
+            "host" | "none" => return Err(NetworkError::NotABridge(req.network.to_string())),
             DEFAULT_NETWORK => self.default_record(&lock)?,
             other => self.find(&lock, other)?,
         };
@@ -86,9 +79,10 @@ impl Networks {
             .flat_map(|e| e.ports.iter().cloned())
             .collect();
         let published = ports::resolve(req.ports, &taken, &ports::bindable)?;
-        let net = ipam::Ipv4Net::parse(&rec.subnet).map_err(NetworkError::Invalid)?;
-        let gateway: Ipv4Addr = rec.gateway.parse().map_err(|_| {
-            NetworkError::Invalid(format!("network {}: bad gateway {}", rec.name, rec.gateway))
+        let net = ipam::Ipv4Net::parse(&rec.subnet)?;
+        let gateway: Ipv4Addr = rec.gateway.parse().map_err(|_| NetworkError::Gateway {
+            network: rec.name.clone(),
+            gateway: rec.gateway.clone(),
         })?;
         let used: BTreeSet<Ipv4Addr> = rec
             .endpoints
@@ -102,11 +96,7 @@ impl Networks {
             })?;
         let ns = NetNs::of_pid(req.pid)?;
         if ns.is_ours()? {
-            return Err(NetworkError::Invalid(format!(
-                "process {} is in hull's own network namespace: a bridge network needs a \
-                 container with a namespace of its own",
-                req.pid
-            )));
+            return Err(NetworkError::SharedNamespace(req.pid));
         }
         bridge::ensure(&rec)?;
         let ep = EndpointRecord {

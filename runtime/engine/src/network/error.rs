@@ -30,8 +30,34 @@ pub enum NetworkError {
     NoFreePort { container_port: u16, proto: String },
     #[error("container {container} is already connected to network {network}")]
     AlreadyConnected { container: String, network: String },
-    #[error("{0}")]
-    Invalid(String),
+    #[error("network {0} is ambiguous: use more of the id")]
+    Ambiguous(String),
+    #[error("invalid network name {0:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed (at most 64)")]
+    Name(String),
+    #[error("invalid subnet {text:?}: {why}")]
+    Subnet { text: String, why: String },
+    #[error("invalid network mode {0:?}: container: needs a container name or id")]
+    Mode(String),
+    #[error("invalid host address {address:?} for port {port}: only IPv4 is supported")]
+    HostAddress { address: String, port: u16 },
+    #[error("invalid protocol {proto:?} for port {port}: tcp or udp")]
+    Protocol { proto: String, port: u16 },
+    #[error("invalid port 0: a port is 1-65535")]
+    PortZero,
+    #[error("cannot publish {address}:{port}/{proto}: address already in use on the host")]
+    HostPortBusy {
+        address: String,
+        port: u16,
+        proto: String,
+    },
+    #[error("invalid container id {0:?}: letters and digits only")]
+    ContainerId(String),
+    #[error("a container cannot be connected to network {0}: it is not a bridge network")]
+    NotABridge(String),
+    #[error("network {network}: bad gateway {gateway}")]
+    Gateway { network: String, gateway: String },
+    #[error("process {0} is in hull's own network namespace: a bridge network needs a container with a namespace of its own")]
+    SharedNamespace(i32),
     /// A program (`ip`, `nft`) ran and failed: what was asked and what it said.
     #[error("{what}: {stderr}")]
     Command { what: String, stderr: String },
@@ -87,12 +113,7 @@ impl From<NetworkError> for EngineError {
                 path,
                 source,
             },
-            NetworkError::Exists(_)
-            | NetworkError::InUse(_)
-            | NetworkError::PortAllocated { .. }
-            | NetworkError::AlreadyConnected { .. }
-            | NetworkError::Overlap { .. } => EngineError::Conflict(e.to_string()),
-            other => EngineError::Invalid(other.to_string()),
+            other => EngineError::Network(other),
         }
     }
 }

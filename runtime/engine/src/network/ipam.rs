@@ -4,6 +4,7 @@
 //! What is in use comes from the caller (the network records on disk), so the same functions
 //! serve a fresh `hull` and one that restarted: nothing here keeps state.
 
+use super::error::NetworkError;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -21,8 +22,11 @@ pub struct Ipv4Net {
 impl Ipv4Net {
     /// `"172.18.0.0/16"`. The host bits must be zero, as Docker insists, and the subnet must
     /// have room for a gateway and at least one container (prefix 1-30).
-    pub fn parse(text: &str) -> Result<Ipv4Net, String> {
-        let bad = |why: String| format!("invalid subnet {text:?}: {why}");
+    pub fn parse(text: &str) -> Result<Ipv4Net, NetworkError> {
+        let bad = |why: String| NetworkError::Subnet {
+            text: text.into(),
+            why,
+        };
         let (addr, prefix) = text
             .split_once('/')
             .ok_or_else(|| bad("expected ADDRESS/PREFIX, e.g. 172.18.0.0/16".into()))?;
@@ -146,7 +150,7 @@ mod tests {
         assert_eq!(n.gateway(), Ipv4Addr::new(172, 17, 0, 1));
         assert_eq!(n.broadcast(), Ipv4Addr::new(172, 17, 255, 255));
         assert_eq!(n.to_string(), "172.17.0.0/16");
-        let e = Ipv4Net::parse("172.17.0.1/16").unwrap_err();
+        let e = Ipv4Net::parse("172.17.0.1/16").unwrap_err().to_string();
         assert!(e.contains("it should be 172.17.0.0/16"), "{e}");
         assert!(Ipv4Net::parse("172.17.0.0").is_err());
         assert!(Ipv4Net::parse("10.0.0.0/31").is_err());

@@ -119,7 +119,7 @@ impl Networks {
         }
         let net = match subnet {
             Some(text) => {
-                let net = ipam::Ipv4Net::parse(text).map_err(NetworkError::Invalid)?;
+                let net = ipam::Ipv4Net::parse(text)?;
                 if let Some((other, o)) = taken.iter().find(|(_, o)| o.overlaps(&net)) {
                     return Err(NetworkError::Overlap {
                         subnet: net.to_string(),
@@ -203,9 +203,7 @@ impl Networks {
         match hits.len() {
             1 => Ok(hits.remove(0)),
             0 => Err(NetworkError::NotFound(what.into())),
-            _ => Err(NetworkError::Invalid(format!(
-                "network {what} is ambiguous: use more of the id"
-            ))),
+            _ => Err(NetworkError::Ambiguous(what.into())),
         }
     }
 
@@ -318,9 +316,7 @@ fn check_name(name: &str) -> Result<()> {
         || name.len() > 64
         || !chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
     {
-        return Err(NetworkError::Invalid(format!(
-            "invalid network name {name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed (at most 64)"
-        )));
+        return Err(NetworkError::Name(name.into()));
     }
     Ok(())
 }

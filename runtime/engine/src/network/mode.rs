@@ -14,15 +14,13 @@ pub enum NetworkMode {
 }
 
 impl NetworkMode {
-    pub fn parse(text: &str) -> Result<NetworkMode, String> {
+    pub fn parse(text: &str) -> Result<NetworkMode, super::error::NetworkError> {
         match text {
             "" | "default" | "bridge" => Ok(NetworkMode::Bridge("bridge".into())),
             "none" => Ok(NetworkMode::None),
             "host" => Ok(NetworkMode::Host),
             t => match t.strip_prefix("container:") {
-                Some("") => Err(format!(
-                    "invalid network mode {t:?}: container: needs a container name or id"
-                )),
+                Some("") => Err(super::error::NetworkError::Mode(t.to_string())),
                 Some(c) => Ok(NetworkMode::Container(c.to_string())),
                 None => Ok(NetworkMode::Bridge(t.to_string())),
             },

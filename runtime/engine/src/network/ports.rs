@@ -24,11 +24,9 @@ fn host_ip(spec: &PortSpec) -> Result<String> {
         Some(text) => text
             .parse::<Ipv4Addr>()
             .map(|ip| ip.to_string())
-            .map_err(|_| {
-                NetworkError::Invalid(format!(
-                    "invalid host address {text:?} for port {}: only IPv4 is supported",
-                    spec.container_port
-                ))
+            .map_err(|_| NetworkError::HostAddress {
+                address: text.to_string(),
+                port: spec.container_port,
             }),
     }
 }
@@ -61,15 +59,13 @@ pub fn resolve(
     let mut out: Vec<PublishedPort> = Vec::new();
     for spec in specs {
         if spec.proto != "tcp" && spec.proto != "udp" {
-            return Err(NetworkError::Invalid(format!(
-                "invalid protocol {:?} for port {}: tcp or udp",
-                spec.proto, spec.container_port
-            )));
+            return Err(NetworkError::Protocol {
+                proto: spec.proto.clone(),
+                port: spec.container_port,
+            });
         }
         if spec.container_port == 0 || spec.host_port == Some(0) {
-            return Err(NetworkError::Invalid(
-                "invalid port 0: a port is 1-65535".into(),
-            ));
+            return Err(NetworkError::PortZero);
         }
         let host_ip = host_ip(spec)?;
         let make = |host_port| PublishedPort {
@@ -91,10 +87,11 @@ pub fn resolve(
                 // A program of the host itself listens there (Docker's proxy would fail to
                 // bind): the DNAT rule would silently steal its traffic.
                 if !free(&p.host_ip, hp, &p.proto) {
-                    return Err(NetworkError::Invalid(format!(
-                        "cannot publish {}:{hp}/{}: address already in use on the host",
-                        p.host_ip, spec.proto
-                    )));
+                    return Err(NetworkError::HostPortBusy {
+                        address: p.host_ip.clone(),
+                        port: hp,
+                        proto: spec.proto.clone(),
+                    });
                 }
                 p
             }
