@@ -297,7 +297,8 @@ fn main() -> ExitCode {
                 .downcast_ref::<EngineError>()
                 .map(EngineError::exit_code)
                 .unwrap_or(125);
-            eprintln!("hull: {e:#}");
+            // Our errors name their cause in their own message: the chain would repeat it.
+            eprintln!("hull: {e}");
             ExitCode::from(code as u8)
         }
     }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use hull_oci::container::{self, create, exec, run};
 
@@ -139,7 +139,8 @@ fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(e) => {
-            let msg = format!("{e:#}");
+            // Our errors name their cause in their own message: the chain would repeat it.
+            let msg = e.to_string();
             hull_oci::log::error(&msg);
             eprintln!("hullrt: {msg}");
             ExitCode::from(1)
@@ -264,7 +265,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             }
             let text = serde_json::to_string_pretty(&hull_oci::spec::default_config())?;
             std::fs::write(&path, text + "\n")
-                .with_context(|| format!("write {}", path.display()))?;
+                .map_err(|e| anyhow!("write {}: {e}", path.display()))?;
             Ok(0)
         }
         Command::Features => {

@@ -108,9 +108,9 @@ fn find_busybox() -> Result<PathBuf> {
                 .into(),
         })?;
     let bytes = fs::read(&path).map_err(io_at("reading", &path))?;
-    if is_dynamic_elf(&bytes).map_err(|reason| ImageError::Busybox {
+    if is_dynamic_elf(&bytes).map_err(|p| ImageError::Busybox {
         path: path.clone(),
-        reason,
+        reason: p.to_string(),
     })? {
         return Err(ImageError::Busybox {
             path,
@@ -123,9 +123,18 @@ fn find_busybox() -> Result<PathBuf> {
 }
 
 /// Whether a 64-bit little-endian ELF file has a PT_INTERP program header (needs a loader).
-pub(crate) fn is_dynamic_elf(b: &[u8]) -> std::result::Result<bool, String> {
+/// Why a file cannot be judged as a static executable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ElfProblem {
+    #[error("it is not an ELF executable")]
+    NotElf,
+    #[error("its program headers are truncated")]
+    Truncated,
+}
+
+pub(crate) fn is_dynamic_elf(b: &[u8]) -> std::result::Result<bool, ElfProblem> {
     if b.len() < 64 || &b[..4] != b"\x7fELF" {
-        return Err("it is not an ELF executable".into());
+        return Err(ElfProblem::NotElf);
     }
     if b[4] != 2 || b[5] != 1 {
         return Ok(false); // not 64-bit little endian: do not second-guess it
@@ -136,7 +145,7 @@ pub(crate) fn is_dynamic_elf(b: &[u8]) -> std::result::Result<bool, String> {
     for i in 0..phnum {
         let o = phoff.saturating_add(i.saturating_mul(phentsize));
         if o + 4 > b.len() {
-            return Err("its program headers are truncated".into());
+            return Err(ElfProblem::Truncated);
         }
         if u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]) == 3 {
             return Ok(true);

@@ -38,18 +38,29 @@ use super::entry_meta::{apply_meta, read_meta, Meta, MetaError};
 use super::error::{ImageError, Result};
 use super::whiteout::{is_whiteout, make_whiteout, mark_opaque, OPAQUE_MARKER, WHITEOUT_PREFIX};
 
+/// Why an archive path is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum PathProblem {
+    #[error("absolute paths are not allowed in a layer")]
+    Absolute,
+    #[error("a `..` component would escape the layer root")]
+    DotDot,
+    #[error("the path contains a NUL byte")]
+    Nul,
+}
+
 /// Splits an archive path into its components, refusing absolute paths and `..`.
 /// `.` and empty components are dropped; the empty result means the archive root.
-pub(crate) fn archive_path(raw: &[u8]) -> std::result::Result<PathBuf, String> {
+pub(crate) fn archive_path(raw: &[u8]) -> std::result::Result<PathBuf, PathProblem> {
     if raw.starts_with(b"/") {
-        return Err("absolute paths are not allowed in a layer".into());
+        return Err(PathProblem::Absolute);
     }
     let mut out = PathBuf::new();
     for comp in raw.split(|b| *b == b'/') {
         match comp {
             b"" | b"." => {}
-            b".." => return Err("a `..` component would escape the layer root".into()),
-            c if c.contains(&0) => return Err("the path contains a NUL byte".into()),
+            b".." => return Err(PathProblem::DotDot),
+            c if c.contains(&0) => return Err(PathProblem::Nul),
             c => out.push(OsStr::from_bytes(c)),
         }
     }
@@ -118,7 +129,7 @@ impl Unpacker<'_> {
         raw: &[u8],
         name: &str,
     ) -> Result<()> {
-        let rel = archive_path(raw).map_err(|r| self.bad(name, r))?;
+        let rel = archive_path(raw).map_err(|r| self.bad(name, r.to_string()))?;
         let kind = entry.header().entry_type();
         if matches!(kind, EntryType::XGlobalHeader) {
             return Ok(());

@@ -83,14 +83,12 @@ pub fn parse_reference(s: &str) -> Result<Reference> {
         None => (rest, None),
     };
     if let Some(tag) = tag {
-        check_tag(tag).map_err(bad)?;
+        check_tag(tag).map_err(|p| bad(p.to_string()))?;
     }
-    check_name(name).map_err(bad)?;
+    check_name(name).map_err(|p| bad(p.to_string()))?;
     let name = familiar(name);
     if name.len() == 64 && is_hex(name) {
-        return Err(bad(format!(
-            "repository name {name:?} is a 64-hex-digit string, which is reserved for image ids"
-        )));
+        return Err(bad(NameProblem::NameIsId(name.into()).to_string()));
     }
     Ok(Reference {
         name: name.to_string(),
@@ -117,36 +115,61 @@ fn familiar(name: &str) -> &str {
     }
 }
 
-fn check_tag(tag: &str) -> std::result::Result<(), String> {
+/// What is wrong with one part of a reference (shown after "invalid reference format REF: ").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum NameProblem {
+    #[error("the tag after ':' is empty")]
+    EmptyTag,
+    #[error("tag {0:?} is longer than {max} characters", max = TAG_MAX)]
+    TagTooLong(String),
+    #[error("tag {0:?} must start with a letter, digit or '_'")]
+    TagStart(String),
+    #[error("tag {0:?} may only contain letters, digits, '_', '.' and '-'")]
+    TagChars(String),
+    #[error("the repository name is empty")]
+    EmptyName,
+    #[error("repository name is longer than {max} characters", max = NAME_MAX)]
+    NameTooLong,
+    #[error("repository name {0:?} is a 64-hex-digit string, which is reserved for image ids")]
+    NameIsId(String),
+    #[error("registry host {host:?} has an invalid port {port:?}")]
+    HostPort { host: String, port: String },
+    #[error("registry host {host:?} has an invalid label {label:?} (letters, digits and inner '-' only)")]
+    HostLabel { host: String, label: String },
+    #[error(
+        "repository name component {0:?} is empty (check for '//' or a leading or trailing '/')"
+    )]
+    EmptyComponent(String),
+    #[error("repository name component {0:?} must be lowercase")]
+    Uppercase(String),
+    #[error("repository name component {0:?} must start and end with a lowercase letter or digit")]
+    ComponentEdge(String),
+    #[error("repository name component {component:?} has an invalid separator {sep:?} (only '.', '_', '__' or dashes may join letters and digits)")]
+    Separator { component: String, sep: String },
+}
+
+fn check_tag(tag: &str) -> std::result::Result<(), NameProblem> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-';
     match tag.chars().next() {
-        None => Err("the tag after ':' is empty".into()),
-        Some(_) if tag.len() > TAG_MAX => {
-            Err(format!("tag {tag:?} is longer than {TAG_MAX} characters"))
+        None => Err(NameProblem::EmptyTag),
+        Some(_) if tag.len() > TAG_MAX => Err(NameProblem::TagTooLong(tag.into())),
+        Some(c) if !(c.is_ascii_alphanumeric() || c == '_') => {
+            Err(NameProblem::TagStart(tag.into()))
         }
-        Some(c) if !(c.is_ascii_alphanumeric() || c == '_') => Err(format!(
-            "tag {tag:?} must start with a letter, digit or '_'"
-        )),
-        Some(_) if !tag.chars().all(ok_char) => Err(format!(
-            "tag {tag:?} may only contain letters, digits, '_', '.' and '-'"
-        )),
+        Some(_) if !tag.chars().all(ok_char) => Err(NameProblem::TagChars(tag.into())),
         Some(_) => Ok(()),
     }
 }
 
-fn check_name(name: &str) -> std::result::Result<(), String> {
+fn check_name(name: &str) -> std::result::Result<(), NameProblem> {
     if name.is_empty() {
-        return Err("the repository name is empty".into());
+        return Err(NameProblem::EmptyName);
     }
     if name.len() > NAME_MAX {
-        return Err(format!(
-            "repository name is longer than {NAME_MAX} characters"
-        ));
+        return Err(NameProblem::NameTooLong);
     }
     if name.len() == 64 && is_hex(name) {
-        return Err(format!(
-            "repository name {name:?} is a 64-hex-digit string, which is reserved for image ids"
-        ));
+        return Err(NameProblem::NameIsId(name.into()));
     }
     let mut path = name;
     if let Some((first, rest)) = name.split_once('/') {
@@ -164,14 +187,17 @@ fn check_name(name: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
-fn check_host(host: &str) -> std::result::Result<(), String> {
+fn check_host(host: &str) -> std::result::Result<(), NameProblem> {
     let (domain, port) = match host.split_once(':') {
         Some((d, p)) => (d, Some(p)),
         None => (host, None),
     };
     if let Some(p) = port {
         if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("registry host {host:?} has an invalid port {p:?}"));
+            return Err(NameProblem::HostPort {
+                host: host.into(),
+                port: p.into(),
+            });
         }
     }
     for label in domain.split('.') {
@@ -182,24 +208,23 @@ fn check_host(host: &str) -> std::result::Result<(), String> {
             && !label.starts_with('-')
             && !label.ends_with('-');
         if !ok {
-            return Err(format!(
-                "registry host {host:?} has an invalid label {label:?} (letters, digits and \
-                 inner '-' only)"
-            ));
+            return Err(NameProblem::HostLabel {
+                host: host.into(),
+                label: label.into(),
+            });
         }
     }
     Ok(())
 }
 
 /// `[a-z0-9]+` runs joined by exactly one of `.`, `_`, `__` or a run of `-`.
-fn check_component(c: &str) -> std::result::Result<(), String> {
+fn check_component(c: &str) -> std::result::Result<(), NameProblem> {
     let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-    let fail = |why: &str| Err(format!("repository name component {c:?} {why}"));
     if c.is_empty() {
-        return fail("is empty (check for '//' or a leading or trailing '/')");
+        return Err(NameProblem::EmptyComponent(c.into()));
     }
     if c.bytes().any(|b| b.is_ascii_uppercase()) {
-        return fail("must be lowercase");
+        return Err(NameProblem::Uppercase(c.into()));
     }
     let bytes = c.as_bytes();
     let mut i = 0;
@@ -209,7 +234,7 @@ fn check_component(c: &str) -> std::result::Result<(), String> {
             i += 1;
         }
         if i == start {
-            return fail("must start and end with a lowercase letter or digit");
+            return Err(NameProblem::ComponentEdge(c.into()));
         }
         if i == bytes.len() {
             return Ok(());
@@ -221,10 +246,10 @@ fn check_component(c: &str) -> std::result::Result<(), String> {
         let sep = &c[sep_start..i];
         let ok = sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|b| b == b'-');
         if !ok {
-            return fail(&format!(
-                "has an invalid separator {sep:?} (only '.', '_', '__' or dashes may join \
-                 letters and digits)"
-            ));
+            return Err(NameProblem::Separator {
+                component: c.into(),
+                sep: sep.into(),
+            });
         }
     }
 }

@@ -24,6 +24,12 @@ pub enum Error {
     Bundle { path: PathBuf, reason: String },
     #[error("{file}: {reason}")]
     Config { file: PathBuf, reason: String },
+    #[error("{file}: {source}")]
+    Spec {
+        file: PathBuf,
+        #[source]
+        source: crate::spec::SpecError,
+    },
     #[error("container {id:?} does not exist")]
     NotFound { id: String },
     #[error("container {id:?} already exists")]
@@ -83,11 +89,22 @@ pub enum Error {
     /// 126 found but not executable).
     #[error("{reason}")]
     Exec { code: i32, reason: String },
-    #[error("{error}; cleanup also failed: {cleanup}")]
-    WithCleanup { error: Box<Error>, cleanup: String },
+    #[error("{error}; cleanup also failed: {}", join(cleanup))]
+    WithCleanup {
+        error: Box<Error>,
+        cleanup: Vec<Error>,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+fn join(errors: &[Error]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
 
 impl Error {
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {

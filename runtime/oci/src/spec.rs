@@ -40,13 +40,13 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle> {
         file: file.clone(),
         reason: format!("cannot read: {e}"),
     })?;
-    let spec = parse(&text).map_err(|reason| Error::Config {
+    let spec = parse(&text).map_err(|source| Error::Spec {
         file: file.clone(),
-        reason,
+        source,
     })?;
-    validate(&spec).map_err(|reason| Error::Config {
+    validate(&spec).map_err(|source| Error::Spec {
         file: file.clone(),
-        reason,
+        source,
     })?;
     let root = spec.root().as_ref().expect("validated");
     let rootfs = if root.path().is_absolute() {
@@ -55,41 +55,72 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle> {
         dir.join(root.path())
     };
     if !rootfs.is_dir() {
-        return Err(Error::Config {
+        return Err(Error::Spec {
             file,
-            reason: format!("root.path {} is not a directory", rootfs.display()),
+            source: SpecError::field(
+                "root.path",
+                format!("{} is not a directory", rootfs.display()),
+            ),
         });
     }
     Ok(Bundle { dir, spec, rootfs })
 }
 
 /// serde_json's message already carries "at line L column C".
-pub fn parse(text: &str) -> std::result::Result<Spec, String> {
-    serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))
+pub fn parse(text: &str) -> std::result::Result<Spec, SpecError> {
+    serde_json::from_str(text).map_err(SpecError::Json)
+}
+
+/// Why a config.json cannot be run: malformed JSON, or a field at fault and what is wrong
+/// with it.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("invalid JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    #[error("{field} {problem}")]
+    Field { field: String, problem: String },
+}
+
+impl SpecError {
+    fn field(field: impl Into<String>, problem: impl Into<String>) -> SpecError {
+        SpecError::Field {
+            field: field.into(),
+            problem: problem.into(),
+        }
+    }
 }
 
 /// The pure checks; the error names the field at fault.
-pub fn validate(spec: &Spec) -> std::result::Result<(), String> {
+pub fn validate(spec: &Spec) -> std::result::Result<(), SpecError> {
     if !spec.version().starts_with("1.") {
-        return Err(format!(
-            "ociVersion {:?} is not supported (hullrt implements 1.x)",
-            spec.version()
+        return Err(SpecError::field(
+            "ociVersion",
+            format!(
+                "{:?} is not supported (hullrt implements 1.x)",
+                spec.version()
+            ),
         ));
     }
-    let process = spec.process().as_ref().ok_or("process is required")?;
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or(SpecError::field("process", "is required"))?;
     match process.args() {
         Some(args) if !args.is_empty() && !args[0].is_empty() => {}
-        _ => return Err("process.args must name a program".into()),
+        _ => return Err(SpecError::field("process.args", "must name a program")),
     }
     if !process.cwd().is_absolute() {
-        return Err(format!(
-            "process.cwd {:?} must be an absolute path",
-            process.cwd()
+        return Err(SpecError::field(
+            "process.cwd",
+            format!("{:?} must be an absolute path", process.cwd()),
         ));
     }
-    let root = spec.root().as_ref().ok_or("root is required")?;
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or(SpecError::field("root", "is required"))?;
     if root.path().as_os_str().is_empty() {
-        return Err("root.path must not be empty".into());
+        return Err(SpecError::field("root.path", "must not be empty"));
     }
     unsupported(spec)?;
     validate_namespaces(spec)?;
@@ -98,11 +129,11 @@ pub fn validate(spec: &Spec) -> std::result::Result<(), String> {
     Ok(())
 }
 
-fn refuse(field: &str) -> std::result::Result<(), String> {
-    Err(format!("{field} is not supported by hullrt"))
+fn refuse(field: &str) -> std::result::Result<(), SpecError> {
+    Err(SpecError::field(field, "is not supported by hullrt"))
 }
 
-fn unsupported(spec: &Spec) -> std::result::Result<(), String> {
+fn unsupported(spec: &Spec) -> std::result::Result<(), SpecError> {
     let non_empty = |s: &Option<String>| s.as_deref().is_some_and(|s| !s.is_empty());
     if spec.solaris().is_some() {
         return refuse("solaris");
@@ -137,7 +168,10 @@ fn unsupported(spec: &Spec) -> std::result::Result<(), String> {
         }
     }
     let Some(linux) = spec.linux() else {
-        return Err("linux is required: hullrt runs Linux containers".into());
+        return Err(SpecError::field(
+            "linux",
+            "is required: hullrt runs Linux containers",
+        ));
     };
     if linux.seccomp().is_some() {
         return refuse("linux.seccomp");
@@ -172,23 +206,24 @@ fn unsupported(spec: &Spec) -> std::result::Result<(), String> {
                 | "unbindable"
                 | "runbindable"
         ) {
-            return Err(format!(
-                "linux.rootfsPropagation {p:?} is not a propagation mode"
+            return Err(SpecError::field(
+                "linux.rootfsPropagation",
+                format!("{p:?} is not a propagation mode"),
             ));
         }
     }
     Ok(())
 }
 
-fn validate_namespaces(spec: &Spec) -> std::result::Result<(), String> {
+fn validate_namespaces(spec: &Spec) -> std::result::Result<(), SpecError> {
     let linux = spec.linux().as_ref().expect("checked");
     let namespaces = linux.namespaces().clone().unwrap_or_default();
     let mut seen = HashSet::new();
     for ns in &namespaces {
         if !seen.insert(ns.typ()) {
-            return Err(format!(
-                "linux.namespaces lists {} twice",
-                ns_name(ns.typ())
+            return Err(SpecError::field(
+                "linux.namespaces",
+                format!("lists {} twice", ns_name(ns.typ())),
             ));
         }
         if ns.typ() == LinuxNamespaceType::Time {
@@ -196,16 +231,18 @@ fn validate_namespaces(spec: &Spec) -> std::result::Result<(), String> {
         }
         if let Some(path) = ns.path() {
             if !path.is_absolute() {
-                return Err(format!(
-                    "linux.namespaces {} path {:?} must be absolute",
-                    ns_name(ns.typ()),
-                    path
+                return Err(SpecError::field(
+                    format!("linux.namespaces {} path", ns_name(ns.typ())),
+                    format!("{path:?} must be absolute"),
                 ));
             }
         }
     }
     if !seen.contains(&LinuxNamespaceType::Mount) {
-        return Err("linux.namespaces must include mount: hullrt sets up the rootfs in a mount namespace of its own".into());
+        return Err(SpecError::field(
+            "linux.namespaces",
+            "must include mount: hullrt sets up the rootfs in a mount namespace of its own",
+        ));
     }
     let new = |t| {
         namespaces
@@ -216,30 +253,44 @@ fn validate_namespaces(spec: &Spec) -> std::result::Result<(), String> {
     let maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
         || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
     if new(LinuxNamespaceType::User) && !maps {
-        return Err(
-            "linux.uidMappings and linux.gidMappings are required with a new user namespace".into(),
-        );
+        return Err(SpecError::field(
+            "linux.uidMappings",
+            "and linux.gidMappings are required with a new user namespace",
+        ));
     }
     if maps && !new(LinuxNamespaceType::User) {
-        return Err(
-            "linux.uidMappings/gidMappings need a new user namespace in linux.namespaces".into(),
-        );
+        return Err(SpecError::field(
+            "linux.uidMappings/gidMappings",
+            "need a new user namespace in linux.namespaces",
+        ));
     }
     if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
-        return Err("hostname needs a uts namespace in linux.namespaces".into());
+        return Err(SpecError::field(
+            "hostname",
+            "needs a uts namespace in linux.namespaces",
+        ));
     }
     if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts)
     {
-        return Err("domainname needs a uts namespace in linux.namespaces".into());
+        return Err(SpecError::field(
+            "domainname",
+            "needs a uts namespace in linux.namespaces",
+        ));
     }
     for key in linux.sysctl().clone().unwrap_or_default().keys() {
         let needs = sysctl_namespace(key).ok_or_else(|| {
-            format!("linux.sysctl {key:?} is not namespaced: it would change the host")
+            SpecError::field(
+                "linux.sysctl",
+                format!("{key:?} is not namespaced: it would change the host"),
+            )
         })?;
         if !has(needs) {
-            return Err(format!(
-                "linux.sysctl {key:?} needs a {} namespace in linux.namespaces",
-                ns_name(needs)
+            return Err(SpecError::field(
+                "linux.sysctl",
+                format!(
+                    "{key:?} needs a {} namespace in linux.namespaces",
+                    ns_name(needs)
+                ),
             ));
         }
     }
@@ -282,12 +333,12 @@ pub fn ns_name(t: LinuxNamespaceType) -> &'static str {
     }
 }
 
-fn validate_mounts(spec: &Spec) -> std::result::Result<(), String> {
+fn validate_mounts(spec: &Spec) -> std::result::Result<(), SpecError> {
     for (i, m) in spec.mounts().clone().unwrap_or_default().iter().enumerate() {
         if !m.destination().is_absolute() {
-            return Err(format!(
-                "mounts[{i}].destination {:?} must be an absolute path",
-                m.destination()
+            return Err(SpecError::field(
+                format!("mounts[{i}].destination"),
+                format!("{:?} must be an absolute path", m.destination()),
             ));
         }
         if m.uid_mappings().is_some() || m.gid_mappings().is_some() {
@@ -299,16 +350,22 @@ fn validate_mounts(spec: &Spec) -> std::result::Result<(), String> {
             .is_some_and(|o| o.iter().any(|o| o == "bind" || o == "rbind"))
             || m.typ().as_deref() == Some("bind");
         if bind && m.source().is_none() {
-            return Err(format!("mounts[{i}] is a bind mount without a source"));
+            return Err(SpecError::field(
+                format!("mounts[{i}]"),
+                "is a bind mount without a source",
+            ));
         }
         if !bind && m.typ().as_deref().unwrap_or("").is_empty() {
-            return Err(format!("mounts[{i}] ({:?}) needs a type", m.destination()));
+            return Err(SpecError::field(
+                format!("mounts[{i}]"),
+                format!("({:?}) needs a type", m.destination()),
+            ));
         }
     }
     Ok(())
 }
 
-fn validate_hooks(spec: &Spec) -> std::result::Result<(), String> {
+fn validate_hooks(spec: &Spec) -> std::result::Result<(), SpecError> {
     let Some(hooks) = spec.hooks() else {
         return Ok(());
     };
@@ -324,13 +381,16 @@ fn validate_hooks(spec: &Spec) -> std::result::Result<(), String> {
     for (kind, list) in lists {
         for (i, h) in list.clone().unwrap_or_default().iter().enumerate() {
             if !h.path().is_absolute() {
-                return Err(format!(
-                    "hooks.{kind}[{i}].path {:?} must be absolute",
-                    h.path()
+                return Err(SpecError::field(
+                    format!("hooks.{kind}[{i}].path"),
+                    format!("{:?} must be absolute", h.path()),
                 ));
             }
             if h.timeout().is_some_and(|t| t <= 0) {
-                return Err(format!("hooks.{kind}[{i}].timeout must be positive"));
+                return Err(SpecError::field(
+                    format!("hooks.{kind}[{i}].timeout"),
+                    "must be positive",
+                ));
             }
         }
     }
@@ -395,9 +455,10 @@ mod tests {
         default_config()
     }
 
+    /// The error's message, as the user reads it.
     fn check(v: &serde_json::Value) -> std::result::Result<(), String> {
-        let spec = parse(&v.to_string())?;
-        validate(&spec)
+        let spec = parse(&v.to_string()).map_err(|e| e.to_string())?;
+        validate(&spec).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -407,7 +468,7 @@ mod tests {
 
     #[test]
     fn malformed_json_says_where() {
-        let err = parse("{\"ociVersion\":").unwrap_err();
+        let err = parse("{\"ociVersion\":").unwrap_err().to_string();
         assert!(err.contains("line 1"), "{err}");
     }
 

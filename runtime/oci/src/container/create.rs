@@ -50,13 +50,17 @@ pub fn create(opts: CreateOptions) -> Result<Created> {
             undo.disarm();
             Ok(created)
         }
-        Err(e) => Err(match undo.run() {
-            Ok(()) => e,
-            Err(cleanup) => Error::WithCleanup {
-                error: Box::new(e),
-                cleanup,
-            },
-        }),
+        Err(e) => {
+            let cleanup = undo.run();
+            Err(if cleanup.is_empty() {
+                e
+            } else {
+                Error::WithCleanup {
+                    error: Box::new(e),
+                    cleanup,
+                }
+            })
+        }
     }
 }
 
@@ -293,7 +297,8 @@ impl Undo {
         self.pids.clear();
     }
 
-    fn run(&mut self) -> std::result::Result<(), String> {
+    /// Undo what is armed; what could not be undone, each with its own error.
+    fn run(&mut self) -> Vec<Error> {
         let mut problems = Vec::new();
         if let Some(loc) = &self.cgroup {
             let mgr = cgroups::manager(loc.clone());
@@ -308,19 +313,15 @@ impl Undo {
         }
         if let Some(loc) = self.cgroup.take() {
             if let Err(e) = cgroups::manager(loc).destroy() {
-                problems.push(e.to_string());
+                problems.push(Error::from(e));
             }
         }
         if let Some(dir) = self.dir.take() {
             if let Err(e) = dir.remove() {
-                problems.push(e.to_string());
+                problems.push(e);
             }
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems.join("; "))
-        }
+        problems
     }
 }
 
