@@ -14,6 +14,12 @@ fn not_running(r: &Record) -> EngineError {
     EngineError::NotRunning(r.short_id().to_string())
 }
 
+/// A signal as `hull kill -s` takes it: a name with or without SIG (`TERM`, `SIGKILL`) or a
+/// number.
+pub fn parse_signal(text: &str) -> Result<Signal> {
+    Ok(hull_oci::signal::parse(text)?)
+}
+
 /// Send a signal to the container's init through the runtime.
 pub fn kill(engine: &Engine, r: &Record, signal: Signal) -> Result<()> {
     if !r.state.running {

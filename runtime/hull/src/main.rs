@@ -391,7 +391,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Stop { time, containers } => each(&containers, |e, r| ops::stop(e, r, time)),
         Command::Kill { signal, containers } => {
-            let sig = hull_oci::signal::parse(&signal)?;
+            let sig = ops::parse_signal(&signal)?;
             each(&containers, |e, r| ops::kill(e, r, sig))
         }
         Command::Rm { force, containers } => each(&containers, |e, r| ops::remove(e, r, force)),
