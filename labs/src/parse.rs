@@ -8,6 +8,40 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+/// What is wrong with a value in a scenario file; the message quotes the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("{0:?} is not a duration (write 500ms, 3s or 1m)")]
+    Duration(String),
+    #[error("{0:?} is longer than the 10 minutes a check may wait")]
+    TooLong(String),
+    #[error("{0:?} is not a size (write 33554432, 512k, 32m or 1g)")]
+    Size(String),
+    #[error("{0:?}: write `host` or `container NAME` (NAME: letters, digits, _ . -)")]
+    FileOn(String),
+    #[error("{text:?}: {problem}")]
+    Path { text: String, problem: PathProblem },
+    #[error("{text:?}: {why} (write http://{{host_ip}}:8080/path)")]
+    Url { text: String, why: &'static str },
+}
+
+/// What is wrong with a path template.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathProblem {
+    #[error("a '{{' without its '}}'")]
+    Unclosed,
+    #[error("unknown placeholder {{{0}}} (use {{lab}}, {{merged:NAME}} or {{upper:NAME}})")]
+    UnknownPlaceholder(String),
+    #[error("a '/' must follow the placeholder")]
+    SlashAfterPlaceholder,
+    #[error("the path must be absolute or start with {{lab}}")]
+    NotAbsolute,
+    #[error("a placeholder may only start the path")]
+    PlaceholderInside,
+    #[error("'..' is not allowed")]
+    DotDot,
+}
+
 /// A string or a plain number in YAML.
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -22,8 +56,8 @@ enum Scalar {
 pub struct Dur(pub Duration);
 
 impl TryFrom<Scalar> for Dur {
-    type Error = String;
-    fn try_from(v: Scalar) -> Result<Self, String> {
+    type Error = ValueError;
+    fn try_from(v: Scalar) -> Result<Self, ValueError> {
         match v {
             Scalar::Int(n) => Ok(Dur(Duration::from_secs(n))),
             Scalar::Text(s) => parse_duration(&s).map(Dur),
@@ -31,11 +65,11 @@ impl TryFrom<Scalar> for Dur {
     }
 }
 
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, ValueError> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let bad = || format!("{text:?} is not a duration (write 500ms, 3s or 1m)");
+    let bad = || ValueError::Duration(text.into());
     let n: u64 = num.parse().map_err(|_| bad())?;
     let d = match unit.trim() {
         "ms" => Duration::from_millis(n),
@@ -44,9 +78,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         _ => return Err(bad()),
     };
     if d > Duration::from_secs(600) {
-        return Err(format!(
-            "{text:?} is longer than the 10 minutes a check may wait"
-        ));
+        return Err(ValueError::TooLong(text.into()));
     }
     Ok(d)
 }
@@ -57,8 +89,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 pub struct Bytes(pub u64);
 
 impl TryFrom<Scalar> for Bytes {
-    type Error = String;
-    fn try_from(v: Scalar) -> Result<Self, String> {
+    type Error = ValueError;
+    fn try_from(v: Scalar) -> Result<Self, ValueError> {
         match v {
             Scalar::Int(n) => Ok(Bytes(n)),
             Scalar::Text(s) => parse_size(&s).map(Bytes),
@@ -66,11 +98,11 @@ impl TryFrom<Scalar> for Bytes {
     }
 }
 
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub fn parse_size(text: &str) -> Result<u64, ValueError> {
     let t = text.trim().to_ascii_lowercase();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let bad = || format!("{text:?} is not a size (write 33554432, 512k, 32m or 1g)");
+    let bad = || ValueError::Size(text.into());
     let n: u64 = num.parse().map_err(|_| bad())?;
     let shift = match unit.trim_end_matches('b') {
         "" => 0,
@@ -96,22 +128,20 @@ pub enum FileOn {
 }
 
 impl TryFrom<String> for FileOn {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    type Error = ValueError;
+    fn try_from(s: String) -> Result<Self, ValueError> {
         parse_file_on(&s)
     }
 }
 
-pub fn parse_file_on(text: &str) -> Result<FileOn, String> {
+pub fn parse_file_on(text: &str) -> Result<FileOn, ValueError> {
     let mut words = text.split_whitespace();
     match (words.next(), words.next(), words.next()) {
         (Some("host"), None, _) => Ok(FileOn::Host),
         (Some("container"), Some(name), None) if is_name(name) => {
             Ok(FileOn::Container(name.to_owned()))
         }
-        _ => Err(format!(
-            "{text:?}: write `host` or `container NAME` (NAME: letters, digits, _ . -)"
-        )),
+        _ => Err(ValueError::FileOn(text.into())),
     }
 }
 
@@ -148,8 +178,8 @@ pub enum Part {
 pub struct PathTemplate(pub Vec<Part>);
 
 impl TryFrom<String> for PathTemplate {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    type Error = ValueError;
+    fn try_from(s: String) -> Result<Self, ValueError> {
         parse_path_template(&s)
     }
 }
@@ -168,38 +198,34 @@ impl fmt::Display for PathTemplate {
     }
 }
 
-pub fn parse_path_template(text: &str) -> Result<PathTemplate, String> {
+pub fn parse_path_template(text: &str) -> Result<PathTemplate, ValueError> {
+    let bad = |problem| ValueError::Path {
+        text: text.into(),
+        problem,
+    };
     let mut parts = Vec::new();
     let mut rest = text;
     if let Some(after) = rest.strip_prefix('{') {
-        let end = after
-            .find('}')
-            .ok_or_else(|| format!("{text:?}: a '{{' without its '}}'"))?;
+        let end = after.find('}').ok_or_else(|| bad(PathProblem::Unclosed))?;
         let inner = &after[..end];
         parts.push(match inner.split_once(':') {
             None if inner == "lab" => Part::Lab,
             Some(("merged", n)) if is_name(n) => Part::Merged(n.to_owned()),
             Some(("upper", n)) if is_name(n) => Part::Upper(n.to_owned()),
-            _ => {
-                return Err(format!(
-                    "{text:?}: unknown placeholder {{{inner}}} (use {{lab}}, {{merged:NAME}} or {{upper:NAME}})"
-                ))
-            }
+            _ => return Err(bad(PathProblem::UnknownPlaceholder(inner.into()))),
         });
         rest = &after[end + 1..];
         if !rest.is_empty() && !rest.starts_with('/') {
-            return Err(format!("{text:?}: a '/' must follow the placeholder"));
+            return Err(bad(PathProblem::SlashAfterPlaceholder));
         }
     } else if !rest.starts_with('/') {
-        return Err(format!(
-            "{text:?}: the path must be absolute or start with {{lab}}"
-        ));
+        return Err(bad(PathProblem::NotAbsolute));
     }
     if rest.contains(['{', '}']) {
-        return Err(format!("{text:?}: a placeholder may only start the path"));
+        return Err(bad(PathProblem::PlaceholderInside));
     }
     if rest.split('/').any(|c| c == "..") {
-        return Err(format!("{text:?}: '..' is not allowed"));
+        return Err(bad(PathProblem::DotDot));
     }
     if !rest.is_empty() {
         parts.push(Part::Text(rest.to_owned()));
@@ -217,8 +243,8 @@ pub struct UrlTemplate {
 }
 
 impl TryFrom<String> for UrlTemplate {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    type Error = ValueError;
+    fn try_from(s: String) -> Result<Self, ValueError> {
         parse_url(&s)
     }
 }
@@ -229,8 +255,11 @@ impl fmt::Display for UrlTemplate {
     }
 }
 
-pub fn parse_url(text: &str) -> Result<UrlTemplate, String> {
-    let bad = |why: &str| format!("{text:?}: {why} (write http://{{host_ip}}:8080/path)");
+pub fn parse_url(text: &str) -> Result<UrlTemplate, ValueError> {
+    let bad = |why| ValueError::Url {
+        text: text.into(),
+        why,
+    };
     let rest = text
         .strip_prefix("http://")
         .ok_or_else(|| bad("only http:// URLs"))?;

@@ -153,20 +153,30 @@ impl Store {
     }
 }
 
+/// Why a progress file is left alone.
+#[derive(Debug, thiserror::Error)]
+pub enum ProgressError {
+    #[error("not a progress file: {0}")]
+    NotProgress(serde_json::Error),
+    #[error("written by a newer hull-lab (format {found}, this one reads up to {VERSION}); not touching it")]
+    Newer { found: u32 },
+    #[error("damaged: {0}")]
+    Damaged(serde_json::Error),
+}
+
 /// Reads any version this hull-lab understands.
-pub fn parse(text: &str) -> Result<Progress, String> {
+pub fn parse(text: &str) -> Result<Progress, ProgressError> {
     #[derive(Deserialize)]
     struct Head {
         version: u32,
     }
-    let head: Head = serde_json::from_str(text).map_err(|e| format!("not a progress file: {e}"))?;
+    let head: Head = serde_json::from_str(text).map_err(ProgressError::NotProgress)?;
     if head.version > VERSION {
-        return Err(format!(
-            "written by a newer hull-lab (format {}, this one reads up to {VERSION}); not touching it",
-            head.version
-        ));
+        return Err(ProgressError::Newer {
+            found: head.version,
+        });
     }
-    let mut p: Progress = serde_json::from_str(text).map_err(|e| format!("damaged: {e}"))?;
+    let mut p: Progress = serde_json::from_str(text).map_err(ProgressError::Damaged)?;
     p.version = VERSION;
     Ok(p)
 }
@@ -187,6 +197,9 @@ mod tests {
         assert_eq!(p.lab("namespaces").passed, ["host-pid"]);
         let newer = r#"{"version":1,"labs":{"x":{"passed":["a"],"stars":3}},"theme":"dark"}"#;
         assert_eq!(parse(newer).unwrap().lab("x").passed, ["a"]);
-        assert!(parse(r#"{"version":2}"#).unwrap_err().contains("newer"));
+        assert!(parse(r#"{"version":2}"#)
+            .unwrap_err()
+            .to_string()
+            .contains("newer"));
     }
 }

@@ -76,14 +76,23 @@ pub fn shell() -> &'static str {
     }
 }
 
+/// Why the `hull` binary cannot be found.
+#[derive(Debug, thiserror::Error)]
+pub enum HullNotFound {
+    #[error("HULL_BIN={} is not a file", .0.display())]
+    NotAFile(PathBuf),
+    #[error("cannot find hull: build it (cargo build --workspace --bins), put it on PATH or set HULL_BIN")]
+    Nowhere,
+}
+
 /// `hull`: `$HULL_BIN`, else next to this executable (cargo's target dir), else on PATH.
-pub fn find_hull() -> Result<PathBuf, String> {
+pub fn find_hull() -> Result<PathBuf, HullNotFound> {
     if let Some(p) = std::env::var_os("HULL_BIN").filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
         return if p.is_file() {
             Ok(p)
         } else {
-            Err(format!("HULL_BIN={} is not a file", p.display()))
+            Err(HullNotFound::NotAFile(p))
         };
     }
     if let Ok(exe) = std::env::current_exe() {
@@ -103,9 +112,7 @@ pub fn find_hull() -> Result<PathBuf, String> {
         .flat_map(std::env::split_paths)
         .map(|d| d.join("hull"))
         .find(|p| p.is_file())
-        .ok_or_else(|| {
-            "cannot find hull: build it (cargo build --workspace --bins), put it on PATH or set HULL_BIN".into()
-        })
+        .ok_or(HullNotFound::Nowhere)
 }
 
 // ---------------------------------------------------------------------------------------------
