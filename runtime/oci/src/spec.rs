@@ -44,10 +44,12 @@ pub fn load_bundle(dir: &Path) -> Result<Bundle> {
         file: file.clone(),
         source,
     })?;
-    validate(&spec).map_err(|source| Error::Spec {
-        file: file.clone(),
-        source,
-    })?;
+    validate(&spec)
+        .and_then(|()| check_sysctl_targets(&spec, Path::new("/proc/self/ns")))
+        .map_err(|source| Error::Spec {
+            file: file.clone(),
+            source,
+        })?;
     let root = spec.root().as_ref().expect("validated");
     let rootfs = if root.path().is_absolute() {
         root.path().clone()
@@ -90,6 +92,9 @@ impl SpecError {
     }
 }
 
+/// The largest user or group id hullrt accepts, as runc.
+pub const MAX_ID: u32 = i32::MAX as u32;
+
 /// The pure checks; the error names the field at fault.
 pub fn validate(spec: &Spec) -> std::result::Result<(), SpecError> {
     if !spec.version().starts_with("1.") {
@@ -108,6 +113,28 @@ pub fn validate(spec: &Spec) -> std::result::Result<(), SpecError> {
     match process.args() {
         Some(args) if !args.is_empty() && !args[0].is_empty() => {}
         _ => return Err(SpecError::field("process.args", "must name a program")),
+    }
+    let user = process.user();
+    let ids = [
+        ("process.user.uid", user.uid()),
+        ("process.user.gid", user.gid()),
+    ]
+    .into_iter()
+    .chain(
+        user.additional_gids()
+            .iter()
+            .flatten()
+            .map(|g| ("process.user.additionalGids", *g)),
+    );
+    for (field, id) in ids {
+        // As runc: ids above 2^31-1 would be taken as negative (-1 is "no change" to
+        // setresuid), so 4294967295 ran as root.
+        if id > MAX_ID {
+            return Err(SpecError::field(
+                field,
+                format!("{id} is out of range (0-{MAX_ID})"),
+            ));
+        }
     }
     if !process.cwd().is_absolute() {
         return Err(SpecError::field(
@@ -297,6 +324,39 @@ fn validate_namespaces(spec: &Spec) -> std::result::Result<(), SpecError> {
     Ok(())
 }
 
+/// A namespaced sysctl changes the namespace the container ends up in: refused when that is
+/// a namespace joined by path that `ours` (normally `/proc/self/ns`) shows is hullrt's own,
+/// as runc refuses it (a `net.*` sysctl with the caller's netns joined turned on the host's
+/// `ip_forward`).
+pub fn check_sysctl_targets(spec: &Spec, ours: &Path) -> std::result::Result<(), SpecError> {
+    let Some(linux) = spec.linux() else {
+        return Ok(());
+    };
+    let namespaces = linux.namespaces().clone().unwrap_or_default();
+    for key in linux.sysctl().clone().unwrap_or_default().keys() {
+        let Some(needs) = sysctl_namespace(key) else {
+            continue;
+        };
+        let joined = namespaces
+            .iter()
+            .find(|n| n.typ() == needs)
+            .and_then(|n| n.path().clone());
+        let Some(path) = joined else { continue };
+        let own = ours.join(crate::sys::ns::proc_name(needs));
+        if crate::sys::ns::inode(&path).is_some_and(|i| Some(i) == crate::sys::ns::inode(&own)) {
+            return Err(SpecError::field(
+                "linux.sysctl",
+                format!(
+                    "{key:?} would change the runtime's own {} namespace (joined by path {})",
+                    ns_name(needs),
+                    path.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Which namespace a sysctl belongs to, or None for host-wide ones (refused).
 pub fn sysctl_namespace(key: &str) -> Option<LinuxNamespaceType> {
     const IPC: [&str; 8] = [
@@ -450,6 +510,7 @@ pub fn default_config() -> serde_json::Value {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use serde_json::json;
 
     fn base() -> serde_json::Value {
         default_config()
@@ -564,5 +625,58 @@ mod tests {
         fn parse_never_panics(s in "\\PC{0,64}") {
             let _ = parse(&s);
         }
+    }
+
+    #[test]
+    fn ids_above_2_31_are_refused() {
+        for (field, value) in [
+            ("uid", json!(4294967295u32)),
+            ("gid", json!(2147483648u32)),
+            ("additionalGids", json!([0, 4294967295u32])),
+        ] {
+            let mut v = base();
+            v["process"]["user"][field] = value;
+            let err = check(&v).unwrap_err();
+            assert!(
+                err.contains(field) && err.contains("out of range (0-2147483647)"),
+                "{field}: {err}"
+            );
+        }
+        let mut v = base();
+        v["process"]["user"]["uid"] = json!(2147483647u32);
+        check(&v).unwrap();
+    }
+
+    #[test]
+    fn a_sysctl_may_not_change_the_runtimes_own_namespace() {
+        let with = |path: Option<&str>| {
+            let mut v = base();
+            v["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1"});
+            let mut ns = json!({"type": "network"});
+            if let Some(p) = path {
+                ns["path"] = json!(p);
+            }
+            for n in v["linux"]["namespaces"].as_array_mut().unwrap() {
+                if n["type"] == "network" {
+                    *n = ns.clone();
+                }
+            }
+            parse(&v.to_string()).unwrap()
+        };
+        let ours = Path::new("/proc/self/ns");
+        // A new namespace, or one that is not ours: allowed.
+        check_sysctl_targets(&with(None), ours).unwrap();
+        // Our own, joined by path: refused, naming the sysctl and the path.
+        let err = check_sysctl_targets(&with(Some("/proc/self/ns/net")), ours)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("net.ipv4.ip_forward") && err.contains("/proc/self/ns/net"),
+            "{err}"
+        );
+        // The same path seen from "another runtime" (a directory with other namespaces).
+        let other = tempfile::tempdir().unwrap();
+        std::fs::write(other.path().join("net"), "").unwrap();
+        check_sysctl_targets(&with(Some("/proc/self/ns/net")), other.path()).unwrap();
     }
 }

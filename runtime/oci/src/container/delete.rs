@@ -21,6 +21,11 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
             if dir.dir.is_dir() {
                 return dir.remove();
             }
+            // As runc: a forced delete of what is not there has nothing left to do. podman
+            // calls it for cleanup and would print our error above every real one.
+            if force {
+                return Ok(());
+            }
             return Err(Error::NotFound { id: id.to_string() });
         }
         Err(e) => return Err(e),
@@ -79,4 +84,19 @@ fn wait_gone(c: &Container) -> Result<()> {
         std::thread::sleep(Duration::from_millis(2));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_forced_delete_of_nothing_succeeds_and_a_plain_one_says_not_found() {
+        let root = tempfile::tempdir().unwrap();
+        delete(root.path(), "nosuch", true).unwrap();
+        assert!(matches!(
+            delete(root.path(), "nosuch", false),
+            Err(Error::NotFound { .. })
+        ));
+    }
 }
