@@ -13,7 +13,7 @@ set -euo pipefail
 
 ensure_root
 cd "$HULL_REPO"
-ensure_apt_packages busybox-static runc
+ensure_apt_packages busybox-static runc libseccomp-dev
 (ensure_apt_packages crun) || warn "could not install crun: comparing with runc only"
 ensure_python3
 ensure_rust

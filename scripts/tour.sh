@@ -17,7 +17,7 @@ cd "$HULL_REPO"
 # ---------------------------------------------------------------------------------------------
 # Tools and the runtime
 # ---------------------------------------------------------------------------------------------
-ensure_apt_packages busybox-static
+ensure_apt_packages busybox-static libseccomp-dev
 ensure_python3
 if [ -n "${HULL_RT:-}" ]; then
     RT=$(command -v "$HULL_RT") || die "HULL_RT=$HULL_RT: no such runtime"

@@ -46,6 +46,8 @@ pub enum Error {
     Signal(String),
     #[error(transparent)]
     Cgroup(#[from] CgroupError),
+    #[error(transparent)]
+    Seccomp(#[from] crate::seccomp::SeccompError),
     #[error("hook {kind} {path}: {reason}")]
     Hook {
         kind: &'static str,

@@ -18,6 +18,7 @@ pub mod hooks;
 pub mod host;
 pub mod init;
 pub mod log;
+pub mod seccomp;
 pub mod signal;
 pub mod spec;
 pub mod state;

@@ -200,8 +200,8 @@ fn unsupported(spec: &Spec) -> std::result::Result<(), SpecError> {
             "is required: hullrt runs Linux containers",
         ));
     };
-    if linux.seccomp().is_some() {
-        return refuse("linux.seccomp");
+    if let Some(s) = linux.seccomp() {
+        crate::seccomp::validate(s)?;
     }
     if linux.intel_rdt().is_some() {
         return refuse("linux.intelRdt");
@@ -537,11 +537,6 @@ mod tests {
     fn unsupported_fields_are_named() {
         let cases = [
             (
-                "/linux/seccomp",
-                serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW"}),
-                "linux.seccomp",
-            ),
-            (
                 "/linux/intelRdt",
                 serde_json::json!({"closID": "x"}),
                 "linux.intelRdt",
@@ -598,11 +593,27 @@ mod tests {
 
     proptest! {
         #[test]
-        fn any_seccomp_section_is_refused(action in "[A-Z_]{1,20}") {
+        fn an_unknown_seccomp_action_is_refused_by_name(action in "SCMP_ACT_[A-Z_]{1,12}") {
+            prop_assume!(!matches!(
+                action.as_str(),
+                "SCMP_ACT_KILL" | "SCMP_ACT_KILL_THREAD" | "SCMP_ACT_KILL_PROCESS" | "SCMP_ACT_TRAP"
+                    | "SCMP_ACT_ERRNO" | "SCMP_ACT_NOTIFY" | "SCMP_ACT_TRACE" | "SCMP_ACT_LOG"
+                    | "SCMP_ACT_ALLOW"
+            ));
             let mut v = base();
-            v["linux"]["seccomp"] = serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "x": action});
+            v["linux"]["seccomp"] = serde_json::json!({"defaultAction": action.clone()});
             let err = check(&v).unwrap_err();
-            prop_assert!(err.contains("linux.seccomp"));
+            prop_assert!(err.contains(&action), "{}", err);
+        }
+
+        #[test]
+        fn a_seccomp_profile_is_accepted(errno in 1u32..134) {
+            let mut v = base();
+            v["linux"]["seccomp"] = serde_json::json!({
+                "defaultAction": "SCMP_ACT_ALLOW",
+                "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": errno}]
+            });
+            check(&v).unwrap();
         }
 
         #[test]

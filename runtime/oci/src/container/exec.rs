@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use nix::unistd::{ForkResult, Pid};
-use oci_spec::runtime::{LinuxNamespaceType, Process};
+use oci_spec::runtime::{LinuxNamespaceType, LinuxSeccomp, Process};
 
 use super::Container;
 use crate::error::{Error, Result};
@@ -48,6 +48,7 @@ pub fn exec(root: &std::path::Path, id: &str, opts: ExecOptions) -> Result<i32> 
     }
     let spec = c.dir.load_config()?;
     let mut proc_ = spec.process().clone().expect("validated at create");
+    let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().clone());
     proc_.set_args(Some(opts.args.clone()));
     let mut env = proc_.env().clone().unwrap_or_default();
     env.extend(opts.env.iter().cloned());
@@ -96,7 +97,7 @@ pub fn exec(root: &std::path::Path, id: &str, opts: ExecOptions) -> Result<i32> 
                         // hullrt moves us into the container's cgroup, then says "go": only
                         // this process ever counts against the container's pids limit.
                         let e = match chan.expect("go") {
-                            Ok(_) => exec_in_container(&proc_),
+                            Ok(_) => exec_in_container(&proc_, seccomp.as_ref()),
                             Err(e) => e,
                         };
                         let _ = chan.send("error", &e.to_string());
@@ -191,13 +192,13 @@ pub fn exec(root: &std::path::Path, id: &str, opts: ExecOptions) -> Result<i32> 
 
 /// The exec'd process: default signal dispositions and the config's rlimits (an exec does not
 /// inherit the init's), then the path every container process ends with.
-fn exec_in_container(p: &Process) -> Error {
+fn exec_in_container(p: &Process, seccomp: Option<&LinuxSeccomp>) -> Error {
     signals::reset();
     if let Err(e) = setup::set_rlimits(&p.rlimits().clone().unwrap_or_default()) {
         return e;
     }
     match setup::resolve_program(p) {
-        Ok(program) => setup::become_and_exec(p, &program),
+        Ok(program) => setup::become_and_exec(p, &program, seccomp),
         Err(e) => e,
     }
 }

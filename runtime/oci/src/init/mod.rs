@@ -213,7 +213,7 @@ fn container_init(
     if !process.cwd().exists() {
         let _ = std::fs::create_dir_all(process.cwd());
     }
-    match process::become_and_exec(process, &program) {
+    match process::become_and_exec(process, &program, linux.seccomp().as_ref()) {
         // Past `start` nobody reads the sync socket any more: the container's stderr hears
         // it, with the shell's status.
         Error::Exec { code, reason } => {

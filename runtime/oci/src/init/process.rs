@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use caps::{CapSet, Capability as Cap, CapsHashSet};
 use nix::unistd::{Gid, Uid};
-use oci_spec::runtime::{Capabilities, LinuxCapabilities, PosixRlimit, Process};
+use oci_spec::runtime::{Capabilities, LinuxCapabilities, LinuxSeccomp, PosixRlimit, Process};
 
 use crate::error::{Error, Result, SysContext};
 use crate::sys;
@@ -31,8 +31,14 @@ pub fn resolve_program(p: &Process) -> Result<PathBuf> {
 /// bounding set, become the configured user, set the capability sets, enter the working
 /// directory, set no_new_privs, keep only fds 0-2, and execve `program`. It returns only when
 /// a step failed; a failed execve is an [`Error::Exec`] (127 when the file is gone, else 126).
-pub fn become_and_exec(p: &Process, program: &Path) -> Error {
+///
+/// The seccomp filter, when the config has one, is loaded as late as it can be: right before
+/// execve when no_new_privs is set; otherwise before the capabilities are dropped, since
+/// loading a filter without no_new_privs needs CAP_SYS_ADMIN (as runc orders it).
+pub fn become_and_exec(p: &Process, program: &Path, seccomp: Option<&LinuxSeccomp>) -> Error {
     let r = (|| -> Result<std::convert::Infallible> {
+        let filter = seccomp.map(crate::seccomp::compile).transpose()?;
+        let nnp = p.no_new_privileges().unwrap_or(false);
         let c = |s: &str| CString::new(s).map_err(|_| Error::NulByte(s.to_string()));
         let path = c(&program.to_string_lossy())?;
         let argv = p
@@ -47,14 +53,20 @@ pub fn become_and_exec(p: &Process, program: &Path) -> Error {
             .flatten()
             .map(|e| c(e))
             .collect::<Result<Vec<_>>>()?;
+        if let (Some(f), false) = (&filter, nnp) {
+            crate::seccomp::load(f)?;
+        }
         limit_bounding(p.capabilities())?;
         switch_user(p)?;
         apply_caps(p.capabilities())?;
         nix::unistd::chdir(p.cwd()).ctx(|| format!("process.cwd: chdir {}", p.cwd().display()))?;
-        if p.no_new_privileges().unwrap_or(false) {
+        if nnp {
             set_no_new_privs()?;
         }
         sys::process::cloexec_from_3(&[]);
+        if let (Some(f), true) = (&filter, nnp) {
+            crate::seccomp::load(f)?;
+        }
         let err = nix::unistd::execve(&path, &argv, &envp).unwrap_err();
         Err(Error::Exec {
             code: if err == nix::errno::Errno::ENOENT {
