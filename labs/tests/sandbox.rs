@@ -231,6 +231,18 @@ fn destroy_leaves_nothing_behind() {
     let again = Sandbox::attach(&dir).unwrap();
     assert!(run(&again, "hull ps").contains("sleep 1000"));
 
+    // The namespaces are held open until they have been checked: a namespace that another
+    // test (or another run of the suite) makes meanwhile cannot reuse their identities.
+    let held: Vec<std::fs::File> = ["mnt", "net", "uts"]
+        .iter()
+        .map(|n| std::fs::File::open(format!("/proc/{}/ns/{n}", again.holder())).unwrap())
+        .collect();
+    assert_eq!(
+        again.namespace_ids(),
+        namespaces,
+        "the same sandbox, attached"
+    );
+
     let t = Instant::now();
     again.destroy().unwrap();
     eprintln!("destroyed in {:?}", t.elapsed());
@@ -240,6 +252,7 @@ fn destroy_leaves_nothing_behind() {
         Vec::<String>::new(),
         "processes left in the sandbox's namespaces"
     );
+    drop(held);
     assert!(!dir.exists(), "{} is still there", dir.display());
     assert!(Sandbox::attach(&dir).is_err());
     assert_eq!(
