@@ -8,10 +8,10 @@
 //! after its command string (they become `$0`, `$1`), so they never reach `/p`. The argv hull
 //! hands the runtime (`Path` + `Args` of `hull inspect`) must be the table's cell exactly.
 
-mod hull_common;
+mod support;
 
-use hull_common::{describe, stdout, Hull};
 use serde_json::Value;
+use support::{describe, stdout, Hull};
 
 /// `/p`: prints its arguments, one per line.
 const PRINT_ARGS: &str = "#!/bin/sh\nfor a; do echo \"$a\"; done\n";
@@ -151,7 +151,7 @@ fn no_entrypoint_and_no_cmd_is_an_error() {
         describe(&out)
     );
     assert!(
-        hull_common::stderr(&out).contains("no command specified"),
+        support::stderr(&out).contains("no command specified"),
         "the error should say no command was specified: {}",
         describe(&out)
     );

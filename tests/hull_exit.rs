@@ -3,11 +3,11 @@
 //! container is killed — by the OOM killer (with `State.OOMKilled`), `hull kill`, or `hull stop`
 //! after its timeout — and whatever PID 1 chooses when it handles SIGTERM itself.
 
-mod hull_common;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use hull_common::{describe, stderr, Hull};
+use support::{describe, stderr, Hull};
 
 /// `hull run --rm ARGS…`: its exit code; the output for messages.
 fn run(h: &Hull, args: &[&str]) -> (i32, String) {
@@ -21,7 +21,7 @@ fn run(h: &Hull, args: &[&str]) -> (i32, String) {
 /// of a PID namespace ignores the signals it has no handler for.
 fn wait_for_handler(h: &Hull, name: &str, signo: u32) {
     let pid = h.inspect(name)["State"]["Pid"].as_i64().expect("State.Pid");
-    hull_common::poll(
+    support::poll(
         Duration::from_secs(10),
         "PID 1 to install its signal handler",
         || {

@@ -2,15 +2,15 @@
 //! tarball, in the unpacked layer directories), `images`, `history`, `tag`, `rmi`, `save` →
 //! `load` into a fresh root, and `hull build`'s errors.
 
-mod hull_common;
+mod support;
 
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
-use hull_common::{describe, stderr, stdout, Hull};
 use serde_json::Value;
+use support::{describe, stderr, stdout, Hull};
 
 /// The second RUN deletes a file the first made and replaces a directory.
 const WHITEOUTS: &str = "FROM busybox
@@ -269,7 +269,7 @@ fn save_and_load_into_a_fresh_root() {
 fn build_fails(h: &Hull, tag: &str, dockerfile: &str, files: &[(&str, &str, u32)]) -> String {
     let out = h.build_ctx(tag, dockerfile, files);
     assert_eq!(
-        hull_common::code(out.status),
+        support::code(out.status),
         125,
         "hull build of:\n{dockerfile}\n{}",
         describe(&out)
@@ -311,7 +311,7 @@ fn build_errors_name_the_line() {
     assert!(err.contains("line 2") && err.contains("nothere"), "{err}");
 
     // ../outside exists (in the scratch dir, next to the context) but is outside the context.
-    hull_common::write_file(&h.scratch().join("outside"), "secret\n", 0o644);
+    support::write_file(&h.scratch().join("outside"), "secret\n", 0o644);
     let err = build_fails(&h, "escape", "FROM busybox\nCOPY ../outside /x\n", &[]);
     assert!(
         err.contains("line 2") && err.contains("outside the build context"),
@@ -328,9 +328,9 @@ fn build_errors_name_the_line() {
         h.mounts()
     );
     assert!(
-        hull_common::entries(&h.root().join("containers")).is_empty(),
+        support::entries(&h.root().join("containers")).is_empty(),
         "build containers left: {:?}",
-        hull_common::entries(&h.root().join("containers"))
+        support::entries(&h.root().join("containers"))
     );
 }
 

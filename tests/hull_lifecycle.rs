@@ -2,23 +2,23 @@
 //! what `--rm` and `rm -f` must leave behind — nothing: no container directory, no runtime
 //! state, no overlay mount, no cgroup, no monitor process.
 
-mod hull_common;
+mod support;
 
 use std::path::Path;
 use std::time::Duration;
 
-use hull_common::{cgroup_dirs_named, describe, is_hex, mount_line, stderr, stdout, Hull};
+use support::{cgroup_dirs_named, describe, is_hex, mount_at, stderr, stdout, Hull};
 
 /// What is left of container `id` (full or short) on the host, as readable strings.
 fn traces(h: &Hull, id: &str) -> Vec<String> {
     let mut t = Vec::new();
     let short = &id[..12];
-    for e in hull_common::entries(&h.root().join("containers")) {
+    for e in support::entries(&h.root().join("containers")) {
         if e.starts_with(short) {
             t.push(format!("container dir containers/{e}"));
         }
     }
-    for e in hull_common::entries(&h.root().join("runtime")) {
+    for e in support::entries(&h.root().join("runtime")) {
         if e.starts_with(short) {
             t.push(format!("runtime state runtime/{e}"));
         }
@@ -49,10 +49,10 @@ fn run_rm_leaves_nothing() {
 
     // Detached with --rm: removed once it exits.
     let id = h.detach("bye", &["--rm", "busybox", "sleep", "0.3"]);
-    hull_common::poll(Duration::from_secs(10), "the --rm container to go", || {
+    support::poll(Duration::from_secs(10), "the --rm container to go", || {
         h.ok(&["ps", "-aq"]).is_empty().then_some(())
     });
-    hull_common::poll(Duration::from_secs(5), "its traces to go", || {
+    support::poll(Duration::from_secs(5), "its traces to go", || {
         traces(&h, &id).is_empty().then_some(())
     });
     assert!(h.leftovers().is_empty(), "{:#?}", h.leftovers());
@@ -71,9 +71,9 @@ fn rm_f_of_a_running_container_leaves_nothing() {
         );
     }
     // The cgroups are `hull-<short id>` right below this test's own cgroup, in each hierarchy.
-    let own = hull_common::own_cgroup_paths();
+    let own = support::own_cgroup_paths();
     for dir in cgroup_dirs_named(&format!("hull-{}", &id[..12])) {
-        let parent = hull_common::cgroup_relative(dir.parent().unwrap());
+        let parent = support::cgroup_relative(dir.parent().unwrap());
         assert!(
             own.contains(&parent),
             "{} is not below our cgroups {own:?}",
@@ -85,7 +85,7 @@ fn rm_f_of_a_running_container_leaves_nothing() {
         .unwrap()
         .to_string();
     assert!(
-        mount_line(Path::new(&merged)).is_some_and(|l| l.contains(" - overlay ")),
+        mount_at(Path::new(&merged)).is_some_and(|m| m.fs_type == "overlay"),
         "{merged} is not an overlay mount"
     );
 
@@ -110,7 +110,7 @@ fn ten_containers_leak_nothing() {
     let h = Hull::new();
     h.ok(&["run", "--rm", "busybox", "true"]); // the busybox image, before counting
     let before = h.leftovers();
-    let layers = hull_common::entries(&h.root().join("layers"));
+    let layers = support::entries(&h.root().join("layers"));
     for i in 0..10 {
         let name = format!("c{i}");
         match i % 3 {
@@ -134,14 +134,14 @@ fn ten_containers_leak_nothing() {
             }
         }
     }
-    let after = hull_common::poll(Duration::from_secs(5), "the monitors to finish", || {
+    let after = support::poll(Duration::from_secs(5), "the monitors to finish", || {
         let a = h.leftovers();
         a.processes.is_empty().then_some(a)
     });
     assert_eq!(before, after, "before/after 10 containers");
     assert_eq!(
         layers,
-        hull_common::entries(&h.root().join("layers")),
+        support::entries(&h.root().join("layers")),
         "layers changed"
     );
     assert_eq!(h.ok(&["ps", "-aq"]), "");
@@ -159,7 +159,7 @@ fn logs_keep_stdout_and_stderr() {
             "echo to-out; echo to-err >&2; sleep 1; echo late",
         ],
     );
-    hull_common::poll(
+    support::poll(
         Duration::from_secs(10),
         "the first lines in the log",
         || {
@@ -386,7 +386,7 @@ fn inspect_has_dockers_fields() {
     let g = &r["GraphDriver"]["Data"];
     let merged = g["MergedDir"].as_str().unwrap();
     assert!(
-        mount_line(Path::new(merged)).is_some(),
+        mount_at(Path::new(merged)).is_some(),
         "MergedDir {merged} is mounted"
     );
     assert!(Path::new(g["UpperDir"].as_str().unwrap()).is_dir(), "{g}");
@@ -417,7 +417,7 @@ fn inspect_has_dockers_fields() {
         "{s}"
     );
     assert!(
-        mount_line(Path::new(merged)).is_none(),
+        mount_at(Path::new(merged)).is_none(),
         "MergedDir is unmounted once stopped"
     );
     // inspect -f and an image by name.

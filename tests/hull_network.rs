@@ -4,7 +4,7 @@
 //! nothing is left behind. They need root.
 //!
 //! Each test re-runs itself inside a network namespace and a private mount namespace of its own
-//! (see tests/hull_netns): that namespace is the "host" hull works in, with a LAN link to a
+//! (see tests/support/lab.rs): that namespace is the "host" hull works in, with a LAN link to a
 //! "client" machine (another namespace). The machine's own namespaces are never touched, all
 //! traffic stays between these namespaces, and every wait is bounded. `HULL_BRIDGE` is unset in
 //! there, so the default network is the bridge `hull0` (172.17.0.0/16).
@@ -12,9 +12,7 @@
 //! Snapshots: `INSTA_UPDATE=always cargo test --test hull_network`, then read the diff of
 //! tests/snapshots/.
 
-mod hull_common;
-mod hull_netns;
-mod netns;
+mod support;
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
@@ -22,11 +20,12 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use hull_common::{
+use serde_json::json;
+use support::lab::*;
+use support::netns::*;
+use support::{
     capture, cgroup_dirs_named_any, code, describe, poll, stderr, stdout, write_file, CMD_TIMEOUT,
 };
-use hull_netns::*;
-use serde_json::json;
 
 /// The default network's gateway (its subnet is 172.17.0.0/16).
 const BRIDGE_GATEWAY: &str = "172.17.0.1";
@@ -276,10 +275,7 @@ fn publish_all_publishes_the_exposed_ports() {
 fn user_network_containers_reach_each_other_by_name() {
     in_sandbox(here!(), |lab| {
         let id = lab.ok(&["network", "create", "apps"]).trim().to_string();
-        assert!(
-            hull_common::is_hex(&id, 64),
-            "network create printed {id:?}"
-        );
+        assert!(support::is_hex(&id, 64), "network create printed {id:?}");
         assert!(
             links().contains(&format!("hull-{}", &id[..8])),
             "{:?}",

@@ -7,13 +7,14 @@
 //! machine on the host's LAN) is one more such child, linked to the host by a veth. All traffic
 //! stays between these namespaces, and every wait is bounded.
 
-mod netns;
+mod support;
 
 use std::fs;
 
 use hull_engine::network::{ConnectRequest, Networks, PortSpec};
 use hull_engine::new_id;
-use netns::*;
+use support::netns::*;
+use support::run_ok;
 // ---------------------------------------------------------------------------------------------
 // The tests
 // ---------------------------------------------------------------------------------------------

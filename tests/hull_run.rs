@@ -2,9 +2,9 @@
 //! `--read-only`, `--tmpfs`, `-e`/`--env-file`, `-w`, `-u`, `--hostname`, `--name` conflicts,
 //! and `hull diff` of what a container changed.
 
-mod hull_common;
+mod support;
 
-use hull_common::{describe, stderr, write_file, Hull};
+use support::{describe, stderr, write_file, Hull};
 
 /// `hull run --rm busybox sh -c SCRIPT` with `flags` before the image; must succeed.
 fn sh(h: &Hull, flags: &[&str], script: &str) -> String {
@@ -131,7 +131,7 @@ fn environment_workdir_user_hostname() {
     ]);
     c.env("FROM_HOST", "passed");
     assert_eq!(
-        hull_common::stdout(&hull_common::capture(c, hull_common::CMD_TIMEOUT)),
+        support::stdout(&support::capture(c, support::CMD_TIMEOUT)),
         "passed\n"
     );
     let (code, out) = h.code(&[
@@ -203,10 +203,7 @@ fn name_conflicts() {
     // Also when detached; and the original is untouched.
     let (code, _) = h.code(&["run", "-d", "--name", "taken", "busybox", "sleep", "5"]);
     assert_eq!(code, 125);
-    assert_eq!(
-        hull_common::stdout(&h.cmd(&["ps", "-aq"])).lines().count(),
-        1
-    );
+    assert_eq!(support::stdout(&h.cmd(&["ps", "-aq"])).lines().count(), 1);
     // Once removed, the name is free again.
     h.ok(&["rm", "taken"]);
     h.ok(&["run", "--name", "taken", "busybox", "true"]);
@@ -275,7 +272,7 @@ fn diff_is_exactly_dockers() {
         layer.display()
     );
     assert_eq!(
-        hull_common::entries(&layer),
+        support::entries(&layer),
         ["x"],
         "the RUN layer {} holds more than /x",
         layer.display()

@@ -7,9 +7,9 @@
 //! Update after an intended change: `INSTA_UPDATE=always cargo test --test hull_snapshots`
 //! (or `cargo insta review`), then read the diff of tests/snapshots/.
 
-mod hull_common;
+mod support;
 
-use hull_common::{stderr, Hull};
+use support::{stderr, Hull};
 
 fn settings() -> insta::Settings {
     let mut s = insta::Settings::clone_current();
@@ -38,7 +38,7 @@ fn settings() -> insta::Settings {
 fn shown(h: &Hull, args: &[&str]) -> String {
     let (code, out) = h.code(args);
     let mut text = format!("$ hull {}\n", args.join(" "));
-    text.push_str(&hull_common::stdout(&out));
+    text.push_str(&support::stdout(&out));
     let err = stderr(&out);
     if !err.is_empty() {
         text.push_str(&format!("[stderr]\n{err}"));
@@ -75,7 +75,7 @@ fn error_messages() {
     let h = Hull::new();
     h.ok(&["run", "--name", "taken", "busybox", "true"]);
     let ctx = h.dir("ctx");
-    hull_common::write_file(
+    support::write_file(
         &ctx.join("Dockerfile"),
         "FROM busybox\nRUN true\nFROBNICATE now\n",
         0o644,

@@ -1,11 +1,11 @@
 //! hullrt-only checks: commands and behaviour beyond the OCI spec (features, list, error
 //! messages, the OOM flag). Always runs the built `hullrt`, whatever `$HULL_OCI_RUNTIME` says.
-mod common;
+mod support;
 
 use std::fs;
 
-use common::*;
 use serde_json::{json, Value};
+use support::*;
 
 const OOM_KEY: &str = "org.hull.oom-killed";
 
@@ -33,7 +33,7 @@ fn assert_one_line_error(out: &std::process::Output, needle: &str) {
 
 #[test]
 fn features_prints_json_with_oci_versions_and_namespaces() {
-    let ctx = Ctx::hullrt(false);
+    let ctx = Ctx::hullrt();
     let out = must("features", ctx.cmd(&["features"]));
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("features printed invalid JSON ({e}): {}", stdout(&out)));
@@ -56,7 +56,7 @@ fn features_prints_json_with_oci_versions_and_namespaces() {
 
 #[test]
 fn list_shows_a_created_container_as_text_and_json() {
-    let ctx = Ctx::hullrt(false);
+    let ctx = Ctx::hullrt();
     let b = ctx.bundle();
     b.set_args(&["sleep", "100"]);
     ctx.create_ok(&b);
@@ -86,7 +86,7 @@ fn list_shows_a_created_container_as_text_and_json() {
 
 #[test]
 fn create_with_a_missing_bundle_dir_names_the_dir_and_leaves_nothing() {
-    let ctx = Ctx::hullrt(true);
+    let ctx = Ctx::hullrt();
     let tmp = tempfile::tempdir().unwrap();
     let missing = tmp.path().join("no-such-bundle");
     let before = ctx.snapshot();
@@ -97,7 +97,7 @@ fn create_with_a_missing_bundle_dir_names_the_dir_and_leaves_nothing() {
 
 #[test]
 fn create_with_a_malformed_config_names_config_json_and_leaves_nothing() {
-    let ctx = Ctx::hullrt(true);
+    let ctx = Ctx::hullrt();
     let b = ctx.bundle();
     fs::write(b.config_path(), "{\"ociVersion\":").unwrap();
     let before = ctx.snapshot();
@@ -108,7 +108,7 @@ fn create_with_a_malformed_config_names_config_json_and_leaves_nothing() {
 
 #[test]
 fn commands_on_an_unknown_id_name_the_id() {
-    let ctx = Ctx::hullrt(true);
+    let ctx = Ctx::hullrt();
     let before = ctx.snapshot();
     let id = ctx.id.as_str();
     for args in [
@@ -125,7 +125,7 @@ fn commands_on_an_unknown_id_name_the_id() {
 
 #[test]
 fn create_with_a_duplicate_id_names_the_id_and_keeps_the_first_container() {
-    let ctx = Ctx::hullrt(true);
+    let ctx = Ctx::hullrt();
     let first = ctx.bundle();
     first.set_args(&["sleep", "100"]);
     ctx.create_ok(&first);
@@ -148,7 +148,7 @@ fn create_with_a_duplicate_id_names_the_id_and_keeps_the_first_container() {
 
 #[test]
 fn kill_with_a_bad_signal_names_it_and_leaves_the_container_alone() {
-    let ctx = Ctx::hullrt(false);
+    let ctx = Ctx::hullrt();
     let b = ctx.bundle();
     b.set_args(&["sleep", "100"]);
     ctx.create_ok(&b);
@@ -159,7 +159,7 @@ fn kill_with_a_bad_signal_names_it_and_leaves_the_container_alone() {
 
 #[test]
 fn systemd_cgroup_flag_is_reported_as_not_supported() {
-    let ctx = Ctx::hullrt(true);
+    let ctx = Ctx::hullrt();
     let b = ctx.bundle();
     let before = ctx.snapshot();
     let out = ctx.cmd(&[
@@ -180,7 +180,7 @@ fn systemd_cgroup_flag_is_reported_as_not_supported() {
 
 #[test]
 fn an_unsupported_field_is_named_and_nothing_is_left() {
-    let ctx = Ctx::hullrt(true);
+    let ctx = Ctx::hullrt();
     let b = ctx.bundle();
     b.edit(|c| c["linux"]["seccomp"] = json!({ "defaultAction": "SCMP_ACT_ALLOW" }));
     let before = ctx.snapshot();
@@ -195,7 +195,7 @@ fn oom_flag(st: &Value) -> Value {
 
 #[test]
 fn state_flags_an_oom_killed_container() {
-    let ctx = Ctx::hullrt(false);
+    let ctx = Ctx::hullrt();
     let b = ctx.bundle();
     b.edit(|c| c["linux"]["resources"] = json!({ "memory": { "limit": 32u64 << 20 } }));
     b.set_args(&["tail", "/dev/zero"]);
@@ -208,7 +208,7 @@ fn state_flags_an_oom_killed_container() {
 
 #[test]
 fn state_does_not_flag_a_container_killed_by_sigkill() {
-    let ctx = Ctx::hullrt(false);
+    let ctx = Ctx::hullrt();
     let b = ctx.bundle();
     b.edit(|c| c["linux"]["resources"] = json!({ "memory": { "limit": 32u64 << 20 } }));
     b.set_args(&["sleep", "100"]);
@@ -222,7 +222,7 @@ fn state_does_not_flag_a_container_killed_by_sigkill() {
 
 #[test]
 fn run_of_an_oom_killed_container_exits_137() {
-    let ctx = Ctx::hullrt(false);
+    let ctx = Ctx::hullrt();
     let b = ctx.bundle();
     b.edit(|c| c["linux"]["resources"] = json!({ "memory": { "limit": 32u64 << 20 } }));
     b.set_args(&["tail", "/dev/zero"]);

@@ -1,12 +1,12 @@
 //! OCI runtime spec conformance: namespaces and the container's view of the filesystem.
 //!
 //! Runs against `$HULL_OCI_RUNTIME` (e.g. /usr/sbin/runc) or the built `hullrt`.
-mod common;
+mod support;
 
 use std::fs;
 
-use common::*;
 use serde_json::json;
+use support::*;
 
 fn host_hostname() -> String {
     nix::unistd::gethostname()
@@ -83,25 +83,35 @@ fn mount_namespace_hides_a_tmpfs_mounted_inside_from_the_host() {
                 .push(json!("CAP_SYS_ADMIN"));
         }
     });
-    b.sh(
-        "mkdir -p /mnt/hull-inside && mount -t tmpfs tmpfs /mnt/hull-inside \
-         && echo secret > /mnt/hull-inside/file \
-         && grep -q ' /mnt/hull-inside ' /proc/self/mountinfo && touch /ready/ok; exec sleep 100",
-    );
+    // A name of this test's own, so that only its own mount can match on the host.
+    let inside = format!("/mnt/hull-inside-{}", ctx.id);
+    b.sh(&format!(
+        "mkdir -p {inside} && mount -t tmpfs tmpfs {inside} \
+         && echo secret > {inside}/file \
+         && grep -q ' {inside} ' /proc/self/mountinfo && touch /ready/ok; exec sleep 100"
+    ));
     ctx.create_ok(&b);
     ctx.start_ok(&ctx.id);
     poll(STATE_TIMEOUT, "the container to mount its tmpfs", || {
         ready.join("ok").exists().then_some(())
     });
-    let host_lines: Vec<String> = read_lines("/proc/self/mountinfo")
+    let name = inside.trim_start_matches("/mnt/");
+    let host_mounts: Vec<MountInfo> = mounts()
         .into_iter()
-        .filter(|l| l.contains("hull-inside") || l.contains(path_str(b.path())))
+        .filter(|m| {
+            m.mount_point.to_string_lossy().contains(name)
+                || m.root.contains(name)
+                || m.mount_point.starts_with(b.path())
+                || m.root.contains(path_str(b.path()))
+        })
         .collect();
     assert!(
-        host_lines.is_empty(),
-        "the container's mounts are visible in the host's mountinfo: {host_lines:#?}"
+        host_mounts.is_empty(),
+        "the container's mounts are visible in the host's mountinfo: {host_mounts:#?}"
     );
-    let leaked = b.rootfs().join("mnt/hull-inside/file");
+    let leaked = b
+        .rootfs()
+        .join(format!("{}/file", inside.trim_start_matches('/')));
     assert!(
         !leaked.exists(),
         "{} exists on the host: the tmpfs was not private",

@@ -2,14 +2,14 @@
 //! `spec`, and that nothing is left behind.
 //!
 //! Runs against `$HULL_OCI_RUNTIME` (e.g. /usr/sbin/runc) or the built `hullrt`.
-mod common;
+mod support;
 
 use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use common::*;
 use serde_json::{json, Value};
+use support::*;
 
 /// A process that runs until the host creates `<ctl>/go`.
 fn wait_for_go(b: &Bundle) -> std::path::PathBuf {
@@ -277,7 +277,7 @@ fn spec_writes_a_parsable_config_json() {
 
 #[test]
 fn failed_create_exits_non_zero_and_leaves_nothing() {
-    let ctx = Ctx::exclusive();
+    let ctx = Ctx::new();
     let b = ctx.bundle();
     b.set_args(&["/no/such/binary"]);
     let before = ctx.snapshot();
@@ -297,7 +297,7 @@ fn failed_create_exits_non_zero_and_leaves_nothing() {
 
 #[test]
 fn create_then_delete_leaves_nothing() {
-    let ctx = Ctx::exclusive();
+    let ctx = Ctx::new();
     let b = ctx.bundle();
     b.set_args(&["sleep", "100"]);
     let before = ctx.snapshot();

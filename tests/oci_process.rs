@@ -2,12 +2,12 @@
 //! noNewPrivileges, oomScoreAdj) and exit statuses.
 //!
 //! Runs against `$HULL_OCI_RUNTIME` (e.g. /usr/sbin/runc) or the built `hullrt`.
-mod common;
+mod support;
 
 use std::collections::BTreeSet;
 
-use common::*;
 use serde_json::json;
+use support::*;
 
 #[test]
 fn user_uid_gid_and_additional_gids_are_applied() {

@@ -1,12 +1,12 @@
 //! OCI runtime spec conformance: `linux.resources` (cgroups), v1 or v2, observed from the host.
 //!
 //! Runs against `$HULL_OCI_RUNTIME` (e.g. /usr/sbin/runc) or the built `hullrt`.
-mod common;
+mod support;
 
 use std::fs;
 
-use common::*;
 use serde_json::json;
+use support::*;
 
 const MIB_32: u64 = 32 * 1024 * 1024;
 

@@ -1,6 +1,6 @@
-//! The harness of `hull_network_module.rs`: running a test inside a network namespace of its
-//! own, and the "containers" and "client" (processes with namespaces of their own) it uses.
-#![allow(dead_code)]
+//! Tests inside a network namespace of their own (`hull_network_module.rs`), the "containers"
+//! and the "client" (processes with network namespaces of their own) they use, and what a
+//! network namespace holds (links, addresses, hull's nftables table).
 
 use std::fs;
 use std::io::{Read, Write};
@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use hull_engine::network::{ConnectRequest, NetworkError, Networks, PortSpec};
 use hull_engine::new_id;
 use tempfile::TempDir;
+
+use super::{require_root, run, run_ok, stdout};
 
 pub const INNER: &str = "HULL_NETWORK_TEST_INNER";
 pub const HOST_IP: &str = "10.231.0.1";
@@ -62,10 +64,7 @@ pub fn in_own_netns(test: &str, body: fn(&mut Host)) {
         body(&mut Host::new());
         return;
     }
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "the network module tests need root (network namespaces, links, nftables): run as root"
-    );
+    require_root();
     let ns = NetnsGuard::new();
     let logs = TempDir::new().unwrap();
     let (out_path, err_path) = (logs.path().join("out"), logs.path().join("err"));
@@ -110,36 +109,55 @@ pub fn in_own_netns(test: &str, body: fn(&mut Host)) {
 // Helpers inside the test's namespace
 // ---------------------------------------------------------------------------------------------
 
-pub fn run(program: &str, args: &[&str]) -> Output {
-    Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
-}
-
-pub fn run_ok(program: &str, args: &[&str]) -> String {
-    let out = run(program, args);
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Names of the links of the current namespace.
+/// Names of this namespace's links (`ip -o link`, without `@peer`), sorted.
 pub fn links() -> Vec<String> {
-    run_ok("ip", &["-o", "link", "show"])
+    let mut v: Vec<String> = run_ok("ip", &["-o", "link", "show"])
         .lines()
         .filter_map(|l| l.split(':').nth(1))
         .map(|n| n.trim().split('@').next().unwrap_or("").to_string())
-        .collect()
+        .collect();
+    v.sort();
+    v
+}
+
+/// This namespace's IPv4 addresses, as "DEV ADDR/LEN", sorted.
+pub fn addresses() -> Vec<String> {
+    let mut v: Vec<String> = run_ok("ip", &["-o", "-4", "addr", "show"])
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some(format!("{} {}", f.get(1)?, f.get(3)?))
+        })
+        .collect();
+    v.sort();
+    v
 }
 
 /// `nft list table ip hull` (empty if there is none).
 pub fn hull_table() -> String {
-    String::from_utf8_lossy(&run("nft", &["list", "table", "ip", "hull"]).stdout).into_owned()
+    stdout(&run("nft", &["list", "table", "ip", "hull"]))
+}
+
+/// The rules of hull's table, with their handles (`nft -a list table ip hull`).
+pub fn hull_rules() -> Vec<String> {
+    let out = run("nft", &["-a", "list", "table", "ip", "hull"]);
+    stdout(&out)
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.contains("# handle") && !l.starts_with("chain ") && !l.starts_with("table "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// One try at `GET /` on `addr` from this namespace, bounded by `timeout`: the body, if any.
+pub fn get_once(addr: &str, timeout: Duration) -> Option<String> {
+    let addr: SocketAddr = addr.parse().expect("an IP:PORT");
+    let mut s = TcpStream::connect_timeout(&addr, timeout).ok()?;
+    s.set_read_timeout(Some(timeout)).ok()?;
+    write!(s, "GET / HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).ok()?;
+    reply.split_once("\r\n\r\n").map(|(_, b)| b.to_string())
 }
 
 /// A bounded HTTP/1.0 GET from this namespace; the body, or None after ~3 s of failures.
@@ -316,6 +334,30 @@ pub fn port(host: Option<u16>, ctr: u16, proto: &str) -> PortSpec {
     }
 }
 
+/// In the current namespace (the test's "host"): `lo` up, and a LAN — a veth `lan0` with
+/// [`HOST_IP`] whose peer `eth0` ([`CLIENT_IP`]) is in a "client" machine, returned. The
+/// client has no default route: it can answer a container only if hull masquerades.
+pub fn lan_with_client() -> Proc {
+    run_ok("ip", &["link", "set", "lo", "up"]);
+    let client = Proc::spawn();
+    let pid = client.pid.to_string();
+    run_ok(
+        "ip",
+        &[
+            "link", "add", "lan0", "type", "veth", "peer", "name", "eth0", "netns", &pid,
+        ],
+    );
+    run_ok(
+        "ip",
+        &["addr", "add", &format!("{HOST_IP}/24"), "dev", "lan0"],
+    );
+    run_ok("ip", &["link", "set", "lan0", "up"]);
+    client.sh_ok(&format!(
+        "ip addr add {CLIENT_IP}/24 dev eth0 && ip link set eth0 up && ip link set lo up"
+    ));
+    client
+}
+
 /// The test's "host": lo up, a LAN link to a client machine, and hull's networks.
 pub struct Host {
     pub root: TempDir,
@@ -325,24 +367,7 @@ pub struct Host {
 
 impl Host {
     pub fn new() -> Host {
-        run_ok("ip", &["link", "set", "lo", "up"]);
-        let client = Proc::spawn();
-        let pid = client.pid.to_string();
-        run_ok(
-            "ip",
-            &[
-                "link", "add", "lan0", "type", "veth", "peer", "name", "eth0", "netns", &pid,
-            ],
-        );
-        run_ok(
-            "ip",
-            &["addr", "add", &format!("{HOST_IP}/24"), "dev", "lan0"],
-        );
-        run_ok("ip", &["link", "set", "lan0", "up"]);
-        // No default route on the client: it can answer a container only if hull masquerades.
-        client.sh_ok(&format!(
-            "ip addr add {CLIENT_IP}/24 dev eth0 && ip link set eth0 up && ip link set lo up"
-        ));
+        let client = lan_with_client();
         let root = TempDir::new().unwrap();
         let nets = Networks::open(root.path()).unwrap();
         Host { root, nets, client }

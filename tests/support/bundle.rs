@@ -8,7 +8,9 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 
-use super::DEFAULT_CAPS;
+/// The capability mask of the default set (CAP_AUDIT_WRITE | CAP_KILL | CAP_NET_BIND_SERVICE).
+pub const DEFAULT_CAP_MASK: u64 = (1 << 29) | (1 << 5) | (1 << 10);
+pub const DEFAULT_CAPS: [&str; 3] = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
 
 fn applets() -> &'static [String] {
     static APPLETS: OnceLock<Vec<String>> = OnceLock::new();
@@ -115,7 +117,7 @@ pub fn default_config(cgroups_path: &str) -> Value {
 }
 
 /// A bundle: a directory holding `config.json` and a busybox `rootfs/`. The temporary directory
-/// itself belongs to the [`Ctx`] that made it, so it outlives the containers using it.
+/// itself belongs to the [`super::Ctx`] that made it, so it outlives the containers using it.
 pub struct Bundle {
     dir: PathBuf,
     /// The relative `linux.cgroupsPath` this bundle's container uses.

@@ -225,13 +225,13 @@ impl Drop for Sandbox {
         self.held.clear();
         let notes = fs::read_to_string(self.logs.path().join("notes")).unwrap_or_default();
         for dir in notes.lines().map(PathBuf::from) {
-            let names: BTreeSet<String> = crate::hull_common::entries(&dir.join("containers"))
+            let names: BTreeSet<String> = super::entries(&dir.join("containers"))
                 .iter()
-                .filter(|id| crate::hull_common::is_hex(id, 64))
+                .filter(|id| super::is_hex(id, 64))
                 .map(|id| format!("hull-{}", &id[..12]))
                 .collect();
-            for cgroup in crate::hull_common::cgroup_dirs_named_any(&names) {
-                crate::hull_common::kill_cgroup(&cgroup);
+            for cgroup in super::cgroup_dirs_named_any(&names) {
+                super::kill_cgroup(&cgroup);
             }
             let _ = fs::remove_dir_all(&dir);
         }

@@ -1,5 +1,5 @@
-//! The harness of `hull_network.rs`: the `hull` CLI driven end to end, networking included,
-//! inside a throwaway "host".
+//! The `hull` CLI driven end to end, networking included, inside a throwaway "host"
+//! (`hull_network.rs`).
 //!
 //! Each test re-runs itself ([`sandbox`]) in a network namespace and a private mount namespace
 //! of its own: that namespace is the host hull works in (its bridge, veths, nftables table,
@@ -13,22 +13,23 @@
 //!   default network is the bridge `hull0`;
 //! - observations of the host: links, addresses, hull's rules, IPAM, mounts ([`HostState`]).
 //!
-//! All traffic stays between these namespaces; every wait is bounded. The pieces are reused
-//! from the other harnesses: the client [`Proc`] and [`http_get`] from tests/netns (the network
-//! module's tests), the [`Hull`] guard from tests/hull_common.
-#![allow(dead_code)]
-
-mod sandbox;
+//! All traffic stays between these namespaces; every wait is bounded. The pieces are those of
+//! the network module's tests ([`super::netns`]: the LAN, the client [`Proc`], [`http_get`])
+//! and the [`Hull`] guard ([`super::hull`]); the re-execution is [`super::sandbox`].
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::hull_common::{capture, code, describe, is_hex, stderr, stdout, Hull, CMD_TIMEOUT};
-pub use crate::netns::{http_get, run_ok, Proc, CLIENT_IP, HOST_IP};
+use super::netns::{addresses, hull_rules, lan_with_client, links};
+pub use super::netns::{get_once, http_get, hull_table, Proc, CLIENT_IP, HOST_IP};
+use super::sandbox;
+use super::{
+    capture, code, describe, is_hex, mount_count, require_root, run_ok, stderr, stdout, Hull,
+    CMD_TIMEOUT,
+};
 
 /// Runs `body` in a sandbox of its own: the outer call re-executes the test named `test`
 /// inside new namespaces, where this same call runs `body` with a fresh [`Lab`].
@@ -39,7 +40,7 @@ pub fn in_sandbox(test: &str, body: fn(&mut Lab)) {
         body(&mut lab);
         return;
     }
-    crate::hull_common::require_root();
+    require_root();
     sandbox::run_isolated(test);
 }
 
@@ -51,23 +52,7 @@ pub struct Lab {
 
 impl Lab {
     fn new() -> Lab {
-        run_ok("ip", &["link", "set", "lo", "up"]);
-        let client = Proc::spawn();
-        let pid = client.pid.to_string();
-        run_ok(
-            "ip",
-            &[
-                "link", "add", "lan0", "type", "veth", "peer", "name", "eth0", "netns", &pid,
-            ],
-        );
-        run_ok(
-            "ip",
-            &["addr", "add", &format!("{HOST_IP}/24"), "dev", "lan0"],
-        );
-        run_ok("ip", &["link", "set", "lan0", "up"]);
-        client.sh_ok(&format!(
-            "ip addr add {CLIENT_IP}/24 dev eth0 && ip link set eth0 up && ip link set lo up"
-        ));
+        let client = lan_with_client();
         let hull = Hull::new();
         sandbox::note_dir(hull.root());
         sandbox::note_dir(hull.scratch());
@@ -200,62 +185,6 @@ impl Drop for Lab {
             let _ = self.cmd(&["rm", "-f", id]);
         }
     }
-}
-
-/// Names of this namespace's links (`ip -o link`, without `@peer`).
-pub fn links() -> Vec<String> {
-    let mut v = crate::netns::links();
-    v.sort();
-    v
-}
-
-/// This namespace's IPv4 addresses, as "DEV ADDR/LEN".
-pub fn addresses() -> Vec<String> {
-    let mut v: Vec<String> = run_ok("ip", &["-o", "-4", "addr", "show"])
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            Some(format!("{} {}", f.get(1)?, f.get(3)?))
-        })
-        .collect();
-    v.sort();
-    v
-}
-
-/// `nft list table ip hull` (empty when there is no table).
-pub fn hull_table() -> String {
-    crate::netns::hull_table()
-}
-
-/// The rules of hull's table, with their handles (`nft -a list table ip hull`).
-pub fn hull_rules() -> Vec<String> {
-    let out = crate::netns::run("nft", &["-a", "list", "table", "ip", "hull"]);
-    stdout(&out)
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.contains("# handle") && !l.starts_with("chain ") && !l.starts_with("table "))
-        .map(str::to_string)
-        .collect()
-}
-
-/// The number of mounts in this (the sandbox's) mount namespace.
-pub fn mount_count() -> usize {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .expect("read /proc/self/mountinfo")
-        .lines()
-        .count()
-}
-
-/// One try at `GET /` on `addr` from this namespace, bounded by `timeout`: the body, if any.
-pub fn get_once(addr: &str, timeout: Duration) -> Option<String> {
-    use std::io::{Read, Write};
-    let addr: SocketAddr = addr.parse().expect("an IP:PORT");
-    let mut s = TcpStream::connect_timeout(&addr, timeout).ok()?;
-    s.set_read_timeout(Some(timeout)).ok()?;
-    write!(s, "GET / HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
-    let mut reply = String::new();
-    s.read_to_string(&mut reply).ok()?;
-    reply.split_once("\r\n\r\n").map(|(_, b)| b.to_string())
 }
 
 /// What hull can leave on its host, for before/after comparisons.

@@ -1,9 +1,14 @@
-//! Running commands: exit codes, captured output (in files, never pipes), time limits.
+//! Running commands: stdin from /dev/null, stdout and stderr in unnamed temporary files (never
+//! pipes: a container or a detached monitor could inherit a pipe and keep a reader waiting),
+//! and a time limit after which the command is killed and the test fails.
 
 use std::fs;
 use std::io::{Read, Seek, SeekFrom};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
+
+/// How long one command (a runtime verb, a `hull` command, `ip`…) may take.
+pub const CMD_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Exit code as a shell reports it: the code, or 128 + the signal that killed the process.
 pub fn code(status: ExitStatus) -> i32 {
@@ -24,14 +29,20 @@ pub fn stderr(out: &Output) -> String {
 /// A finished command, for assertion messages.
 pub fn describe(out: &Output) -> String {
     format!(
-        "exit {}\n--- stdout ---\n{}--- stderr ---\n{}",
+        "exit {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
         code(out.status),
         stdout(out),
         stderr(out)
     )
 }
 
-/// Polls `f` every 20 ms until it returns `Some`, or panics after `timeout` naming `what`.
+/// Panics unless `out` succeeded; returns it for chaining.
+pub fn must(what: &str, out: Output) -> Output {
+    assert!(out.status.success(), "{what} failed: {}", describe(&out));
+    out
+}
+
+/// Polls `f` every 10 ms until it returns `Some`, or panics after `timeout` naming `what`.
 pub fn poll<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + timeout;
     loop {
@@ -42,14 +53,15 @@ pub fn poll<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) 
             Instant::now() < deadline,
             "timed out after {timeout:?} waiting for {what}"
         );
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
-fn wait_child(child: &mut Child, timeout: Duration, what: &str) -> ExitStatus {
+/// Waits for `child` at most `timeout`; on timeout kills it (it is ours) and panics.
+pub fn wait_child(child: &mut Child, timeout: Duration, what: &str) -> ExitStatus {
     let deadline = Instant::now() + timeout;
     loop {
-        if let Some(status) = child.try_wait().expect("try_wait failed") {
+        if let Some(status) = child.try_wait().expect("try_wait on a child failed") {
             return status;
         }
         if Instant::now() >= deadline {
@@ -61,10 +73,10 @@ fn wait_child(child: &mut Child, timeout: Duration, what: &str) -> ExitStatus {
     }
 }
 
-/// A command started in the background with its output going to temporary files; killed and
+/// A command started in the background, its output going to temporary files; killed and
 /// reaped on drop if still running.
 pub struct Background {
-    child: Child,
+    pub child: Child,
     out: fs::File,
     err: fs::File,
     what: String,
@@ -73,11 +85,11 @@ pub struct Background {
 impl Background {
     pub fn spawn(mut cmd: Command) -> Background {
         let what = format!("{cmd:?}");
-        let out = tempfile::tempfile().expect("temp file for stdout");
-        let err = tempfile::tempfile().expect("temp file for stderr");
+        let out = tempfile::tempfile().expect("cannot create a temp file for stdout");
+        let err = tempfile::tempfile().expect("cannot create a temp file for stderr");
         cmd.stdin(Stdio::null())
-            .stdout(out.try_clone().expect("dup stdout file"))
-            .stderr(err.try_clone().expect("dup stderr file"));
+            .stdout(out.try_clone().expect("dup the stdout file"))
+            .stderr(err.try_clone().expect("dup the stderr file"));
         let child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot spawn {what}: {e}"));
@@ -94,13 +106,18 @@ impl Background {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Exit code (128 + signal when killed) after waiting at most `timeout`.
+    pub fn wait(&mut self, timeout: Duration) -> i32 {
+        code(wait_child(&mut self.child, timeout, &self.what))
+    }
+
     /// Waits at most `timeout` (panics after killing it) and returns what it printed.
     pub fn finish(mut self, timeout: Duration) -> Output {
         let status = wait_child(&mut self.child, timeout, &self.what);
         let read = |f: &mut fs::File| {
             let mut buf = Vec::new();
-            f.seek(SeekFrom::Start(0)).expect("seek temp file");
-            f.read_to_end(&mut buf).expect("read temp file");
+            f.seek(SeekFrom::Start(0)).expect("seek a temp file");
+            f.read_to_end(&mut buf).expect("read a temp file");
             buf
         };
         Output {
@@ -123,4 +140,22 @@ impl Drop for Background {
 /// Runs `cmd` to completion (bounded by `timeout`) with its output captured in files.
 pub fn capture(cmd: Command, timeout: Duration) -> Output {
     Background::spawn(cmd).finish(timeout)
+}
+
+/// Runs `program ARGS…` to completion (bounded by [`CMD_TIMEOUT`]).
+pub fn run(program: &str, args: &[&str]) -> Output {
+    let mut c = Command::new(program);
+    c.args(args);
+    capture(c, CMD_TIMEOUT)
+}
+
+/// [`run`] that must succeed; its stdout.
+pub fn run_ok(program: &str, args: &[&str]) -> String {
+    let out = run(program, args);
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        describe(&out)
+    );
+    stdout(&out)
 }

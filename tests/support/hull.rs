@@ -1,23 +1,10 @@
-//! Shared helpers for the `hull` conformance tests (tests/hull_*.rs).
-//!
-//! They drive the built `hull` binary (`target/<profile>/hull`, next to the test executable) as a
-//! user would, each test with its own temporary `HULL_ROOT` — never /var/lib/hull — so tests run
-//! in parallel without seeing each other. [`Hull`] is the guard: dropping it force-removes every
-//! container of its root (`hull rm -f`), then looks for what must not survive that: overlay (or
-//! any) mounts under the root, cgroups named after its containers, and processes still running
-//! with its `HULL_ROOT` (a detached monitor). It cleans them (lazy unmount, SIGKILL, rmdir) and,
-//! unless the test is already failing, fails the test that left them.
-//!
-//! Commands run with stdin from /dev/null and stdout/stderr in temporary files (never pipes: a
-//! container or a detached monitor could inherit a pipe and keep a reader waiting), with a
-//! timeout after which the command is killed and the test fails.
-#![allow(dead_code)]
-
-mod host;
-mod process;
-
-pub use host::*;
-pub use process::*;
+//! One `hull` test's guard: the built `hull`, driven as a user would, with a temporary
+//! `HULL_ROOT` of its own — never /var/lib/hull — so tests run in parallel without seeing each
+//! other. Dropping [`Hull`] force-removes every container of its root (`hull rm -f`), then looks
+//! for what must not survive that, all of it this test's own: mounts under its root, cgroups
+//! named after its containers, processes running with its `HULL_ROOT` (a detached monitor). It
+//! cleans them (lazy unmount, SIGKILL, rmdir) and, unless the test is already failing, fails the
+//! test that left them.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -28,36 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
-/// How long one `hull` command may take before the test fails.
-pub const CMD_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The `hull` binary cargo built next to this test executable.
-pub fn hull_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("cannot find the test executable's path");
-    let mut dir = exe
-        .parent()
-        .expect("test executable has no parent")
-        .to_path_buf();
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    let bin = dir.join("hull");
-    assert!(
-        bin.is_file(),
-        "hull not found at {}: build it first with `cargo build --workspace --bins` \
-         (plain `cargo test` does not build the runtime crate's binaries)",
-        bin.display()
-    );
-    bin
-}
-
-/// These tests mount overlays, create namespaces and cgroups: they need root.
-pub fn require_root() {
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "the hull conformance tests need root (overlay mounts, namespaces, cgroups): run them as root"
-    );
-}
+use super::*;
 
 /// One test's `hull`: its own `HULL_ROOT` and a scratch directory (build contexts, volumes,
 /// tarballs) outside it. Dropping it removes every container and checks nothing leaked.
@@ -217,23 +175,17 @@ impl Hull {
     /// Processes (other than this one) whose environment has this test's `HULL_ROOT`: `hull`
     /// commands and detached monitors.
     pub fn hull_processes(&self) -> Vec<i32> {
-        let want = format!("HULL_ROOT={}", self.root().display());
-        let me = std::process::id() as i32;
-        let mut v = Vec::new();
-        for e in fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-                continue;
-            };
-            if pid == me || is_zombie(pid) {
-                continue;
-            }
-            let Ok(env) = fs::read(e.path().join("environ")) else {
-                continue;
-            };
-            if env.split(|b| *b == 0).any(|kv| kv == want.as_bytes()) {
-                v.push(pid);
-            }
-        }
+        let want = std::ffi::OsString::from(self.root());
+        let mut v: Vec<i32> = other_pids()
+            .into_iter()
+            .filter(|pid| !is_zombie(*pid))
+            .filter(|pid| {
+                procfs::process::Process::new(*pid)
+                    .and_then(|p| p.environ())
+                    .is_ok_and(|env| env.get(std::ffi::OsStr::new("HULL_ROOT")) == Some(&want))
+            })
+            .collect();
+        v.sort();
         v
     }
 
@@ -279,52 +231,6 @@ impl Hull {
 impl Default for Hull {
     fn default() -> Self {
         Hull::new()
-    }
-}
-
-/// What a `HULL_ROOT` can leave behind: see [`Hull::leftovers`].
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Leftovers {
-    pub containers: Vec<String>,
-    pub runtime_state: Vec<String>,
-    pub mounts: Vec<PathBuf>,
-    pub cgroups: Vec<PathBuf>,
-    pub processes: Vec<i32>,
-    /// hull's bridges or nft table in the machine's own network namespace: these tests run
-    /// there with HULL_BRIDGE=none, so hull must never have made any (house rule).
-    pub machine_network: Vec<String>,
-}
-
-/// When this process is in the machine's own network namespace (that of PID 1): the links
-/// and the nft table hull would make there.
-fn machine_network_changes() -> Vec<String> {
-    use std::os::unix::fs::MetadataExt;
-    let ino = |p: &str| fs::metadata(p).map(|m| m.ino()).ok();
-    if ino("/proc/self/ns/net").is_none() || ino("/proc/self/ns/net") != ino("/proc/1/ns/net") {
-        return Vec::new();
-    }
-    let mut found: Vec<String> = fs::read_dir("/sys/class/net")
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n == "hull0" || n.starts_with("hull-"))
-                .collect()
-        })
-        .unwrap_or_default();
-    if let Ok(out) = std::process::Command::new("nft")
-        .args(["list", "tables"])
-        .output()
-    {
-        if String::from_utf8_lossy(&out.stdout).contains("table ip hull") {
-            found.push("table ip hull".into());
-        }
-    }
-    found
-}
-
-impl Leftovers {
-    pub fn is_empty(&self) -> bool {
-        *self == Leftovers::default()
     }
 }
 
