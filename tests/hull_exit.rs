@@ -134,6 +134,25 @@ fn hulls_own_errors_are_125() {
 }
 
 #[test]
+fn an_error_names_its_cause_once() {
+    // anyhow's chain repeated the cause our errors already name: "opening /x: No such file
+    // or directory (os error 2): No such file or directory (os error 2)".
+    let h = Hull::new();
+    let missing = h.scratch().join("no-such.tar");
+    let (code, out) = h.code(&["load", "-i", missing.to_str().unwrap()]);
+    assert_ne!(code, 0, "{}", describe(&out));
+    let err = stderr(&out);
+    assert_eq!(err.trim_end().lines().count(), 1, "{}", describe(&out));
+    assert_eq!(
+        err.matches("No such file or directory").count(),
+        1,
+        "{}",
+        describe(&out)
+    );
+    assert!(err.contains("no-such.tar"), "{}", describe(&out));
+}
+
+#[test]
 fn out_of_memory_is_137_and_recorded() {
     let h = Hull::new();
     let (code, out) = h.code(&[

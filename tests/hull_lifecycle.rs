@@ -477,7 +477,7 @@ fn top_and_stats_show_the_container() {
 #[test]
 fn exec_of_a_program_that_cannot_run_is_127_or_126_every_time() {
     // runtime/oci/src/container/exec.rs: the grandchild's "error" can reach the socket before the
-    // helper's "pid", and `expect("pid")` turns it into Error::Init (125) instead of 127/126.
+    // helper's "pid"; it must still end in 127/126, never in hull's own 125.
     let h = Hull::new();
     h.detach("box", &["busybox", "sleep", "100"]);
     for i in 0..300 {
@@ -486,4 +486,16 @@ fn exec_of_a_program_that_cannot_run_is_127_or_126_every_time() {
         let (code, out) = h.code(&["exec", "box", "/etc/passwd"]);
         assert_eq!(code, 126, "attempt {i}: {}", describe(&out));
     }
+}
+
+#[test]
+fn exec_and_run_agree_on_a_path_that_does_not_exist() {
+    // The exec path once chose 127 only for "not found" in the message, so a missing file
+    // named by path (ENOENT, "No such file or directory") exited 126 there and 127 in run.
+    let h = Hull::new();
+    let (code, out) = h.code(&["run", "--rm", "busybox", "/no/such/file"]);
+    assert_eq!(code, 127, "run: {}", describe(&out));
+    h.detach("box", &["busybox", "sleep", "100"]);
+    let (code, out) = h.code(&["exec", "box", "/no/such/file"]);
+    assert_eq!(code, 127, "exec: {}", describe(&out));
 }

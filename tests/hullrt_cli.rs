@@ -52,6 +52,20 @@ fn features_prints_json_with_oci_versions_and_namespaces() {
     for want in ["pid", "network", "ipc", "uts", "mount", "user"] {
         assert!(ns.contains(&want), "linux.namespaces lacks {want}: {ns:?}");
     }
+    let seccomp = &v["linux"]["seccomp"];
+    assert_eq!(seccomp["enabled"], true, "{seccomp}");
+    for (key, want) in [
+        ("actions", "SCMP_ACT_ERRNO"),
+        ("operators", "SCMP_CMP_MASKED_EQ"),
+        ("archs", "SCMP_ARCH_X86_64"),
+    ] {
+        assert!(
+            seccomp[key]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x == want)),
+            "linux.seccomp.{key} lacks {want}: {seccomp}"
+        );
+    }
 }
 
 #[test]
@@ -182,11 +196,51 @@ fn systemd_cgroup_flag_is_reported_as_not_supported() {
 fn an_unsupported_field_is_named_and_nothing_is_left() {
     let ctx = Ctx::hullrt();
     let b = ctx.bundle();
-    b.edit(|c| c["linux"]["seccomp"] = json!({ "defaultAction": "SCMP_ACT_ALLOW" }));
+    b.edit(|c| c["linux"]["intelRdt"] = json!({ "closID": "x" }));
     let before = ctx.snapshot();
     let out = ctx.create(&b);
-    assert_one_line_error(&out, "linux.seccomp");
+    assert_one_line_error(&out, "linux.intelRdt");
     assert_no_leaks(&before, &ctx.snapshot());
+}
+
+#[test]
+fn a_seccomp_action_hullrt_cannot_honour_is_refused_by_name() {
+    let ctx = Ctx::hullrt();
+    let b = ctx.bundle();
+    b.edit(|c| {
+        c["linux"]["seccomp"] = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]
+        })
+    });
+    let before = ctx.snapshot();
+    let out = ctx.create(&b);
+    assert_one_line_error(
+        &out,
+        "linux.seccomp.syscalls[0].action SCMP_ACT_NOTIFY is not supported",
+    );
+    assert_no_leaks(&before, &ctx.snapshot());
+}
+
+#[test]
+fn ids_above_2_31_are_refused_not_run_as_root() {
+    let ctx = Ctx::hullrt();
+    let b = ctx.bundle();
+    // 4294967295 is -1 to setresuid: "leave unchanged", i.e. root.
+    b.edit(|c| c["process"]["user"]["uid"] = json!(4294967295u32));
+    b.sh("id -u");
+    let before = ctx.snapshot();
+    let out = ctx.run(&b);
+    assert_one_line_error(&out, "process.user.uid 4294967295 is out of range");
+    assert_no_leaks(&before, &ctx.snapshot());
+}
+
+#[test]
+fn a_forced_delete_of_an_unknown_id_succeeds_as_in_runc() {
+    let ctx = Ctx::hullrt();
+    let out = ctx.delete_force(&ctx.id);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(stderr(&out), "", "nothing to report: {}", describe(&out));
 }
 
 fn oom_flag(st: &Value) -> Value {
