@@ -14,6 +14,12 @@ fn not_running(r: &Record) -> EngineError {
     EngineError::NotRunning(r.short_id().to_string())
 }
 
+/// Continue as this program re-executed from a binary no container can write, so that a
+/// container never writes hull's binary through `/proc/<pid>/exe` (see `hull_oci::host::run_from_protected_binary`).
+pub fn run_from_protected_binary() -> Result<()> {
+    Ok(hull_oci::host::run_from_protected_binary("hull")?)
+}
+
 /// A signal as `hull kill -s` takes it: a name with or without SIG (`TERM`, `SIGKILL`) or a
 /// number.
 pub fn parse_signal(text: &str) -> Result<Signal> {

@@ -332,6 +332,14 @@ fn print_objects(values: &[serde_json::Value], format: Option<&str>) -> anyhow::
 
 fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     let now = SystemTime::now();
+    // Commands whose processes enter a container (the runtime library runs in this process)
+    // continue from a binary no container can write (CVE-2019-5736).
+    if matches!(
+        cli.command,
+        Command::Run(_) | Command::Exec { .. } | Command::Build { .. }
+    ) {
+        hull_engine::ops::run_from_protected_binary()?;
+    }
     match cli.command {
         Command::Run(f) => run(*f),
         Command::Ps { all, quiet, format } => {

@@ -153,6 +153,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         bail!("--systemd-cgroup is not supported: hullrt manages cgroupfs directly (v1 and v2)");
     }
     let root = container::root_path(&cli.root);
+    // Commands whose processes enter a container run from a binary no container can write
+    // (CVE-2019-5736).
+    if matches!(
+        cli.command,
+        Command::Create { .. } | Command::Run { .. } | Command::Exec { .. }
+    ) {
+        hull_oci::host::run_from_protected_binary("hullrt")?;
+    }
     match cli.command {
         Command::Create {
             id,

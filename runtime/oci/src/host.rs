@@ -15,6 +15,15 @@ use crate::sys;
 pub use crate::sys::chan::Chan;
 pub use crate::sys::pty::{Pty, RawMode};
 
+/// Continue as this program re-executed (same arguments) from a binary no container can
+/// write — a detached read-only bind mount of it, else a sealed in-memory copy — so that no
+/// process in a container can write the binary on disk through `/proc/<pid>/exe`
+/// (CVE-2019-5736). Call it first thing in a command that starts or enters containers; it
+/// returns at once when already running from such a binary.
+pub fn run_from_protected_binary(name: &str) -> Result<()> {
+    sys::sealed::reexec_protected(name)
+}
+
 /// Mount an overlay filesystem on `merged`; `lowerdir` is overlay's option value (top layer
 /// first, `:`-separated).
 pub fn mount_overlay(lowerdir: &str, upper: &Path, work: &Path, merged: &Path) -> Result<()> {

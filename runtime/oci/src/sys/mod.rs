@@ -6,4 +6,5 @@ pub mod mount;
 pub mod ns;
 pub mod process;
 pub mod pty;
+pub mod sealed;
 pub mod signals;
