@@ -45,7 +45,7 @@ fn key(wait: Duration) -> Option<u8> {
     match poll(&mut fds, PollTimeout::from(ms)) {
         Ok(n) if n > 0 => {
             let mut b = [0u8; 1];
-            nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(&stdin), &mut b)
+            nix::unistd::read(&stdin, &mut b)
                 .ok()
                 .filter(|n| *n == 1)
                 .map(|_| b[0])

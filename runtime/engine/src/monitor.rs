@@ -617,7 +617,7 @@ fn relay(pipes: [OwnedFd; 2], mut log: &File, attached: bool) {
             if !open[i] || !ready[i] {
                 continue;
             }
-            match nix::unistd::read(pipes[i].as_raw_fd(), &mut buf) {
+            match nix::unistd::read(&pipes[i], &mut buf) {
                 Ok(0) | Err(_) => open[i] = false,
                 Ok(n) => {
                     let chunk = &buf[..n];

@@ -409,7 +409,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             container,
             command,
         } => {
-            if tty && !nix::unistd::isatty(0).unwrap_or(false) {
+            if tty && !nix::unistd::isatty(std::io::stdin()).unwrap_or(false) {
                 anyhow::bail!("the input device is not a TTY");
             }
             let e = engine()?;

@@ -8,6 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+use nix::fcntl::AT_FDCWD;
 use nix::sys::stat::{utimensat, UtimensatFlags};
 use nix::sys::time::TimeSpec;
 use tar::EntryType;
@@ -112,6 +113,6 @@ pub(crate) fn apply_meta(full: &Path, m: &Meta, set_mode: bool) -> Result<(), (S
         }
     }
     let t = TimeSpec::new(m.mtime, 0);
-    utimensat(None, full, &t, &t, UtimensatFlags::NoFollowSymlink)
+    utimensat(AT_FDCWD, full, &t, &t, UtimensatFlags::NoFollowSymlink)
         .map_err(|e| ("setting the modification time".to_string(), e.into()))
 }

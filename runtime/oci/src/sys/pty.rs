@@ -91,12 +91,12 @@ pub fn relay(master: &OwnedFd, forward_stdin: bool, sink: &mut dyn FnMut(&[u8]))
         let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
         let (out_ready, in_ready) = (ready(&fds[0]), fds.get(1).is_some_and(ready));
         if in_ready {
-            if let Ok(n @ 1..) = nix::unistd::read(0, &mut buf) {
+            if let Ok(n @ 1..) = nix::unistd::read(&stdin, &mut buf) {
                 let _ = nix::unistd::write(master, &buf[..n]);
             }
         }
         if out_ready {
-            match nix::unistd::read(master.as_raw_fd(), &mut buf) {
+            match nix::unistd::read(master, &mut buf) {
                 Ok(n) if n > 0 => sink(&buf[..n]),
                 // EIO: the last process holding the slave side has exited.
                 _ => return,
