@@ -10,7 +10,7 @@ fn repo() -> &'static Path {
 fn the_book_builds_with_every_chapter_of_its_summary() {
     // book.toml says create-missing = false, so a chapter listed in SUMMARY.md without its
     // file is an error here instead of an empty page.
-    let mut book = mdbook::MDBook::load(repo().join("book")).expect("book/ loads");
+    let mut book = mdbook_driver::MDBook::load(repo().join("book")).expect("book/ loads");
     let out = tempfile::tempdir().expect("temp dir");
     book.config.build.build_dir = out.path().to_path_buf();
     book.build().expect("mdbook builds book/");

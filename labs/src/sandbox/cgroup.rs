@@ -8,6 +8,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use procfs::process::MountInfo;
+
 pub const ROOT: &str = "/sys/fs/cgroup";
 
 /// Options of a v1 cgroup mount that are not controllers.
@@ -37,26 +39,28 @@ pub fn mounts() -> io::Result<Vec<Mount>> {
     Ok(parse_mounts(&text))
 }
 
+/// The cgroup and cgroup2 mounts in mountinfo text, each hierarchy once (its first mount).
+/// Lines procfs cannot parse are skipped: only the kernel's cgroup lines matter here.
 fn parse_mounts(text: &str) -> Vec<Mount> {
     let mut seen = std::collections::BTreeSet::new();
     text.lines()
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split(' ').collect();
-            let dash = f.iter().position(|x| *x == "-")?;
-            let fstype = *f.get(dash + 1)?;
-            let v2 = fstype == "cgroup2";
-            if !(v2 || fstype == "cgroup") || !seen.insert(f.get(2)?.to_string()) {
+        .filter_map(|line| MountInfo::from_line(line).ok())
+        .filter_map(|m| {
+            let v2 = m.fs_type == "cgroup2";
+            if !(v2 || m.fs_type == "cgroup") || !seen.insert(m.majmin.clone()) {
                 return None;
             }
-            let controllers = f
-                .get(dash + 3)?
-                .split(',')
-                .filter(|o| !v2 && !o.contains('=') && !FLAGS.contains(o))
-                .map(str::to_owned)
+            let mut controllers: Vec<String> = m
+                .super_options
+                .into_iter()
+                .filter(|(o, value)| !v2 && value.is_none() && !FLAGS.contains(&o.as_str()))
+                .map(|(o, _)| o)
                 .collect();
+            // procfs keeps the options in a map, so their order is not the kernel's.
+            controllers.sort_unstable();
             Some(Mount {
-                root: f.get(3)?.to_string(),
-                point: PathBuf::from(f.get(4)?),
+                root: m.root,
+                point: m.mount_point,
                 v2,
                 controllers,
             })

@@ -4,6 +4,7 @@
 //! `/proc/self/cgroup`), whether the config's `cgroupsPath` is relative or absolute, so a
 //! runtime never writes beside or above the process that started it.
 
+pub mod mountinfo;
 mod path;
 mod usage;
 pub mod v1;
@@ -265,6 +266,29 @@ fn unsupported_field(r: &LinuxResources) -> Option<&'static str> {
     None
 }
 
+/// Run `make`, which creates cgroup directories and appends each one it made to the list it
+/// is given (see [`make_cgroup_dirs`]). On success those directories join
+/// `location.created`, so `destroy` removes exactly them; on failure they are removed again,
+/// deepest first, and `make`'s error is returned. The original error is what the user needs: a
+/// cleanup failure here would only leave empty directories, which a later `destroy` cannot know
+/// about, so it is not reported.
+fn create_or_roll_back(
+    location: &mut CgroupLocation,
+    make: impl FnOnce(&mut Vec<PathBuf>) -> Result<()>,
+) -> Result<()> {
+    let mut made = Vec::new();
+    match make(&mut made) {
+        Ok(()) => {
+            location.created.extend(made);
+            Ok(())
+        }
+        Err(e) => {
+            let _ = remove_dirs(&made);
+            Err(e)
+        }
+    }
+}
+
 /// Make `leaf` and whichever of its parents are missing, parents first, appending each
 /// directory made to `made` and calling `on_made` right after each `mkdir` (before its child
 /// exists). Fails if `leaf` exists. The deepest existing ancestor must lie on a file system of
@@ -332,5 +356,49 @@ pub(crate) fn write(field: &'static str, file: &'static str, value: impl ToStrin
         field,
         file,
         value: value.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn location() -> CgroupLocation {
+        CgroupLocation {
+            version: CgroupVersion::V2,
+            dirs: Vec::new(),
+            created: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_failed_create_removes_what_it_made_and_keeps_its_error() {
+        let base =
+            std::env::temp_dir().join(format!("hull-cgroups-rollback-{}", std::process::id()));
+        let (a, b) = (base.join("a"), base.join("a/b"));
+        let mut loc = location();
+        let err = create_or_roll_back(&mut loc, |made| {
+            for dir in [&base, &a, &b] {
+                std::fs::create_dir(dir).unwrap();
+                made.push(dir.clone());
+            }
+            Err(CgroupError::Invalid("boom".into()))
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "cgroup: boom");
+        assert!(!base.exists(), "{} was left behind", base.display());
+        assert!(loc.created.is_empty());
+    }
+
+    #[test]
+    fn a_successful_create_records_what_it_made() {
+        let mut loc = location();
+        let made = [PathBuf::from("/x"), PathBuf::from("/x/y")];
+        create_or_roll_back(&mut loc, |m| {
+            m.extend(made.iter().cloned());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(loc.created, made);
     }
 }

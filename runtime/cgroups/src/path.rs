@@ -2,17 +2,18 @@
 //! cgroup the caller is in, and so where a container's cgroup goes.
 //!
 //! The parsing is done by pure functions over the text of `/proc/self/cgroup` and
-//! `/proc/self/mountinfo`, so the tests can feed them any host's files.
+//! `/proc/self/mountinfo` (the latter through [`mountinfo::parse`]), so the tests can feed
+//! them any host's files.
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
+use super::mountinfo::{self, Mount, PROC_SELF_MOUNTINFO};
 use super::{read_file, CgroupError, CgroupLocation, CgroupVersion, Result};
 
 /// Where the cgroup file systems are mounted on every host hullrt supports.
 pub(super) const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 const PROC_SELF_CGROUP: &str = "/proc/self/cgroup";
-const PROC_SELF_MOUNTINFO: &str = "/proc/self/mountinfo";
 
 /// Mount options of a v1 cgroup mount that are not controllers.
 const V1_MOUNT_FLAGS: &[&str] = &[
@@ -46,10 +47,10 @@ pub(super) fn resolve(cgroups_path: Option<&Path>, id: &str) -> Result<CgroupLoc
     let relative = relative_cgroups_path(&wanted)?;
     let version = detect_version();
     let proc_cgroup = read_file(Path::new(PROC_SELF_CGROUP))?;
-    let mountinfo = read_file(Path::new(PROC_SELF_MOUNTINFO))?;
+    let mounts = mountinfo::read()?;
     let dirs = match version {
-        CgroupVersion::V1 => v1_dirs(&proc_cgroup, &mountinfo, &relative)?,
-        CgroupVersion::V2 => vec![v2_own_dir(&proc_cgroup, &mountinfo)?.join(&relative)],
+        CgroupVersion::V1 => v1_dirs(&proc_cgroup, &mounts, &relative)?,
+        CgroupVersion::V2 => vec![v2_own_dir(&proc_cgroup, &mounts)?.join(&relative)],
     };
     Ok(CgroupLocation {
         version,
@@ -62,8 +63,7 @@ pub(super) fn resolve(cgroups_path: Option<&Path>, id: &str) -> Result<CgroupLoc
 /// (`name=systemd`) is listed too, with its `name=…` option as its only entry, so each list
 /// can be passed as-is as the options of a `cgroup` mount.
 pub(super) fn v1_hierarchies() -> Result<Vec<(PathBuf, Vec<String>)>> {
-    let mountinfo = read_file(Path::new(PROC_SELF_MOUNTINFO))?;
-    Ok(v1_mounts(&parse_mountinfo(&mountinfo))
+    Ok(v1_mounts(&mountinfo::read()?)
         .into_iter()
         .map(|h| {
             let options = if h.controllers.is_empty() {
@@ -79,8 +79,7 @@ pub(super) fn v1_hierarchies() -> Result<Vec<(PathBuf, Vec<String>)>> {
 /// The caller's own v2 cgroup directory (under `/sys/fs/cgroup`).
 pub(super) fn own_v2_dir() -> Result<PathBuf> {
     let proc_cgroup = read_file(Path::new(PROC_SELF_CGROUP))?;
-    let mountinfo = read_file(Path::new(PROC_SELF_MOUNTINFO))?;
-    v2_own_dir(&proc_cgroup, &mountinfo)
+    v2_own_dir(&proc_cgroup, &mountinfo::read()?)
 }
 
 /// One line of `/proc/<pid>/cgroup`: `hierarchy-id:controller,list:/path`.
@@ -119,68 +118,6 @@ fn parse_proc_cgroup(text: &str) -> Result<Vec<ProcCgroup>> {
         .collect()
 }
 
-/// A cgroup or cgroup2 mount from `/proc/self/mountinfo`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct CgroupMount {
-    /// `major:minor`: the same for every mount of one hierarchy.
-    device: String,
-    /// The directory of the hierarchy that is mounted (not `/` for a bind mount of a sub-cgroup).
-    root: String,
-    mount_point: PathBuf,
-    fstype: String,
-    super_options: Vec<String>,
-}
-
-/// The cgroup and cgroup2 mounts; other lines (and malformed ones) are skipped, since
-/// mountinfo is the kernel's own output and only cgroup lines matter here.
-fn parse_mountinfo(text: &str) -> Vec<CgroupMount> {
-    text.lines()
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split(' ').collect();
-            // id parent major:minor root mount-point options [optional...] - fstype source super
-            let dash = fields.iter().position(|f| *f == "-")?;
-            let fstype = *fields.get(dash + 1)?;
-            if fstype != "cgroup" && fstype != "cgroup2" {
-                return None;
-            }
-            Some(CgroupMount {
-                device: fields.get(2)?.to_string(),
-                root: unescape_octal(fields.get(3)?),
-                mount_point: PathBuf::from(unescape_octal(fields.get(4)?)),
-                fstype: fstype.to_owned(),
-                super_options: fields
-                    .get(dash + 3)
-                    .map(|o| o.split(',').map(str::to_owned).collect())
-                    .unwrap_or_default(),
-            })
-        })
-        .collect()
-}
-
-/// mountinfo writes space, tab, newline and backslash in paths as `\040`-style octal escapes.
-fn unescape_octal(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escape = bytes
-            .get(i + 1..i + 4)
-            .filter(|d| bytes[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
-        match escape {
-            Some(d) => {
-                let value = d.iter().fold(0u32, |acc, c| acc * 8 + u32::from(c - b'0'));
-                out.push(value as u8);
-                i += 4;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// A mounted v1 hierarchy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct V1Hierarchy {
@@ -204,7 +141,7 @@ impl V1Hierarchy {
 }
 
 /// The v1 hierarchies, each once: a hierarchy mounted twice (bind mounts) keeps its first mount.
-fn v1_mounts(mounts: &[CgroupMount]) -> Vec<V1Hierarchy> {
+fn v1_mounts(mounts: &[Mount]) -> Vec<V1Hierarchy> {
     let mut seen = BTreeSet::new();
     mounts
         .iter()
@@ -279,9 +216,9 @@ fn own_dir(mount_point: &Path, root: &str, own: &str) -> Result<PathBuf> {
 
 /// One directory per v1 hierarchy that has a controller: its mount point, the caller's own
 /// cgroup in it, then `relative`.
-fn v1_dirs(proc_cgroup: &str, mountinfo: &str, relative: &Path) -> Result<Vec<PathBuf>> {
+fn v1_dirs(proc_cgroup: &str, mounts: &[Mount], relative: &Path) -> Result<Vec<PathBuf>> {
     let own = parse_proc_cgroup(proc_cgroup)?;
-    let hierarchies: Vec<V1Hierarchy> = v1_mounts(&parse_mountinfo(mountinfo))
+    let hierarchies: Vec<V1Hierarchy> = v1_mounts(mounts)
         .into_iter()
         .filter(|h| !h.controllers.is_empty())
         .collect();
@@ -310,7 +247,7 @@ fn v1_dirs(proc_cgroup: &str, mountinfo: &str, relative: &Path) -> Result<Vec<Pa
 }
 
 /// The caller's own directory in the unified hierarchy mounted at `/sys/fs/cgroup`.
-fn v2_own_dir(proc_cgroup: &str, mountinfo: &str) -> Result<PathBuf> {
+fn v2_own_dir(proc_cgroup: &str, mounts: &[Mount]) -> Result<PathBuf> {
     let own = parse_proc_cgroup(proc_cgroup)?;
     let line = own
         .iter()
@@ -319,8 +256,8 @@ fn v2_own_dir(proc_cgroup: &str, mountinfo: &str) -> Result<PathBuf> {
             CgroupError::Invalid(format!("{PROC_SELF_CGROUP} has no '0::' (cgroup v2) line"))
         })?;
     let root = Path::new(CGROUP_ROOT);
-    let mount = parse_mountinfo(mountinfo)
-        .into_iter()
+    let mount = mounts
+        .iter()
         .rev() // the last mount on a mount point is the one that is visible
         .find(|m| m.fstype == "cgroup2" && m.mount_point == root)
         .ok_or_else(|| {
@@ -418,17 +355,20 @@ mod tests {
     }
 
     #[test]
-    fn mountinfo_keeps_only_cgroup_mounts() {
-        let mounts = parse_mountinfo(HYBRID_MOUNTINFO);
-        assert_eq!(mounts.len(), 10);
-        assert!(mounts.iter().all(|m| m.fstype.starts_with("cgroup")));
-        assert_eq!(mounts[3].mount_point, Path::new("/sys/fs/cgroup/memory"));
-        assert_eq!(mounts[3].super_options, ["rw", "memory"]);
+    fn only_cgroup_mounts_are_v1_hierarchies() {
+        let hierarchies = v1_mounts(&mountinfo::parse(HYBRID_MOUNTINFO));
+        // proc, tmpfs and the cgroup2 at /sys/fs/cgroup/unified are not v1 hierarchies.
+        assert_eq!(hierarchies.len(), 9);
+        assert_eq!(
+            hierarchies[3].mount_point,
+            Path::new("/sys/fs/cgroup/memory")
+        );
+        assert_eq!(hierarchies[3].controllers, ["memory"]);
     }
 
     #[test]
     fn mountinfo_with_optional_fields_and_comounted_controllers() {
-        let hierarchies = v1_mounts(&parse_mountinfo(COMOUNTED_MOUNTINFO));
+        let hierarchies = v1_mounts(&mountinfo::parse(COMOUNTED_MOUNTINFO));
         let summary: Vec<(String, Vec<String>, Vec<String>)> = hierarchies
             .iter()
             .map(|h| {
@@ -464,12 +404,11 @@ mod tests {
     }
 
     #[test]
-    fn mountinfo_octal_escapes_are_decoded() {
+    fn escaped_paths_in_mountinfo_are_decoded() {
         let text = "40 31 0:37 /a\\040b /mnt/my\\040cg rw - cgroup cgroup rw,pids\n";
-        let mounts = parse_mountinfo(text);
-        assert_eq!(mounts[0].root, "/a b");
-        assert_eq!(mounts[0].mount_point, Path::new("/mnt/my cg"));
-        assert_eq!(unescape_octal("back\\134slash\\01"), "back\\slash\\01");
+        let hierarchies = v1_mounts(&mountinfo::parse(text));
+        assert_eq!(hierarchies[0].root, "/a b");
+        assert_eq!(hierarchies[0].mount_point, Path::new("/mnt/my cg"));
     }
 
     #[test]
@@ -478,7 +417,7 @@ mod tests {
 35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
 90 31 0:32 / /mnt/memory rw - cgroup cgroup rw,memory
 ";
-        let hierarchies = v1_mounts(&parse_mountinfo(text));
+        let hierarchies = v1_mounts(&mountinfo::parse(text));
         assert_eq!(hierarchies.len(), 1);
         assert_eq!(
             hierarchies[0].mount_point,
@@ -489,7 +428,10 @@ mod tests {
     #[test]
     fn release_agent_and_flags_are_not_controllers() {
         let text = "32 31 0:29 / /cg rw - cgroup cgroup rw,noprefix,release_agent=/x,cpuset\n";
-        assert_eq!(v1_mounts(&parse_mountinfo(text))[0].controllers, ["cpuset"]);
+        assert_eq!(
+            v1_mounts(&mountinfo::parse(text))[0].controllers,
+            ["cpuset"]
+        );
     }
 
     #[test]
@@ -522,7 +464,12 @@ mod tests {
 
     #[test]
     fn v1_dirs_are_below_the_callers_cgroup_in_each_hierarchy() {
-        let dirs = v1_dirs(HYBRID_PROC_CGROUP, HYBRID_MOUNTINFO, Path::new("hullrt-x")).unwrap();
+        let dirs = v1_dirs(
+            HYBRID_PROC_CGROUP,
+            &mountinfo::parse(HYBRID_MOUNTINFO),
+            Path::new("hullrt-x"),
+        )
+        .unwrap();
         let dirs: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
         assert_eq!(
             dirs,
@@ -541,7 +488,12 @@ mod tests {
 
     #[test]
     fn v1_dirs_skip_named_hierarchies_and_match_comounted_ones() {
-        let dirs = v1_dirs(COMOUNTED_PROC_CGROUP, COMOUNTED_MOUNTINFO, Path::new("a/b")).unwrap();
+        let dirs = v1_dirs(
+            COMOUNTED_PROC_CGROUP,
+            &mountinfo::parse(COMOUNTED_MOUNTINFO),
+            Path::new("a/b"),
+        )
+        .unwrap();
         assert_eq!(
             dirs,
             [
@@ -554,47 +506,53 @@ mod tests {
 
     #[test]
     fn a_bind_mounted_sub_cgroup_strips_its_root() {
-        let mountinfo =
-            "35 31 0:32 /docker/abc /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n";
-        let dirs = v1_dirs("4:memory:/docker/abc/inner\n", mountinfo, Path::new("c")).unwrap();
+        let mounts = mountinfo::parse(
+            "35 31 0:32 /docker/abc /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n",
+        );
+        let dirs = v1_dirs("4:memory:/docker/abc/inner\n", &mounts, Path::new("c")).unwrap();
         assert_eq!(dirs, [PathBuf::from("/sys/fs/cgroup/memory/inner/c")]);
         // A cgroup outside what the mount shows cannot be reached through it.
-        let err = v1_dirs("4:memory:/docker/abcd\n", mountinfo, Path::new("c")).unwrap_err();
+        let err = v1_dirs("4:memory:/docker/abcd\n", &mounts, Path::new("c")).unwrap_err();
         assert!(err.to_string().contains("/sys/fs/cgroup/memory"), "{err}");
     }
 
     #[test]
     fn a_cgroup_outside_our_namespace_is_refused() {
-        let err = v2_own_dir("0::/../../other\n", V2_MOUNTINFO).unwrap_err();
+        let err = v2_own_dir("0::/../../other\n", &mountinfo::parse(V2_MOUNTINFO)).unwrap_err();
         assert!(matches!(err, CgroupError::Invalid(_)), "{err}");
     }
 
     #[test]
     fn a_hierarchy_missing_from_proc_cgroup_is_named() {
-        let err = v1_dirs("0::/\n", HYBRID_MOUNTINFO, Path::new("x")).unwrap_err();
+        let err = v1_dirs(
+            "0::/\n",
+            &mountinfo::parse(HYBRID_MOUNTINFO),
+            Path::new("x"),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("/sys/fs/cgroup/cpu"), "{err}");
     }
 
     #[test]
     fn no_v1_hierarchy_is_an_error() {
-        let err = v1_dirs("0::/\n", V2_MOUNTINFO, Path::new("x")).unwrap_err();
+        let err = v1_dirs("0::/\n", &mountinfo::parse(V2_MOUNTINFO), Path::new("x")).unwrap_err();
         assert!(err.to_string().contains("no cgroup v1 hierarchy"), "{err}");
     }
 
     #[test]
     fn v2_dir_is_below_the_callers_cgroup() {
-        let own = v2_own_dir(COMOUNTED_PROC_CGROUP, V2_MOUNTINFO).unwrap();
+        let own = v2_own_dir(COMOUNTED_PROC_CGROUP, &mountinfo::parse(V2_MOUNTINFO)).unwrap();
         assert_eq!(
             own,
             Path::new("/sys/fs/cgroup/user.slice/user-0.slice/session-3.scope")
         );
-        let own_root = v2_own_dir("0::/\n", V2_MOUNTINFO).unwrap();
+        let own_root = v2_own_dir("0::/\n", &mountinfo::parse(V2_MOUNTINFO)).unwrap();
         assert_eq!(own_root, Path::new("/sys/fs/cgroup"));
     }
 
     #[test]
     fn v2_ignores_the_hybrid_unified_mount() {
-        let err = v2_own_dir(HYBRID_PROC_CGROUP, HYBRID_MOUNTINFO).unwrap_err();
+        let err = v2_own_dir(HYBRID_PROC_CGROUP, &mountinfo::parse(HYBRID_MOUNTINFO)).unwrap_err();
         assert!(err.to_string().contains("/sys/fs/cgroup"), "{err}");
     }
 

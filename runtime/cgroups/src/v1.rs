@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxResources};
 
 use super::{
-    check_supported, make_cgroup_dirs, missing_dir, parse_flat_keyed, parse_procs, read_file,
-    remove_dirs, write, write_file, CgroupError, CgroupLocation, CgroupManager, CgroupVersion,
-    Result, Write,
+    check_supported, create_or_roll_back, make_cgroup_dirs, missing_dir, parse_flat_keyed,
+    parse_procs, read_file, remove_dirs, write, write_file, CgroupError, CgroupLocation,
+    CgroupManager, CgroupVersion, Result, Write,
 };
 
 const PROCS: &str = "cgroup.procs";
@@ -87,27 +87,17 @@ impl CgroupManager for V1Manager {
     }
 
     fn create(&mut self) -> Result<()> {
-        let mut made = Vec::new();
-        let result = self.location.dirs.iter().try_for_each(|dir| {
-            make_cgroup_dirs(
-                dir,
-                nix::sys::statfs::CGROUP_SUPER_MAGIC,
-                &mut made,
-                copy_cpuset_from_parent,
-            )
-        });
-        match result {
-            Ok(()) => {
-                self.location.created.extend(made);
-                Ok(())
-            }
-            Err(e) => {
-                // The original error is what the user needs; a cleanup failure here would
-                // only leave empty directories, which a later `destroy` cannot know about.
-                let _ = remove_dirs(&made);
-                Err(e)
-            }
-        }
+        let dirs = self.location.dirs.clone();
+        create_or_roll_back(&mut self.location, |made| {
+            dirs.iter().try_for_each(|dir| {
+                make_cgroup_dirs(
+                    dir,
+                    nix::sys::statfs::CGROUP_SUPER_MAGIC,
+                    made,
+                    copy_cpuset_from_parent,
+                )
+            })
+        })
     }
 
     fn apply(&self, resources: &LinuxResources) -> Result<()> {

@@ -6,9 +6,9 @@ use std::path::Path;
 use oci_spec::runtime::{LinuxMemory, LinuxResources};
 
 use super::{
-    check_supported, make_cgroup_dirs, missing_dir, parse_flat_keyed, parse_procs, path, read_file,
-    remove_dirs, write, write_file, CgroupError, CgroupLocation, CgroupManager, CgroupVersion,
-    Result, Write,
+    check_supported, create_or_roll_back, make_cgroup_dirs, missing_dir, parse_flat_keyed,
+    parse_procs, path, read_file, remove_dirs, write, write_file, CgroupError, CgroupLocation,
+    CgroupManager, CgroupVersion, Result, Write,
 };
 
 const PROCS: &str = "cgroup.procs";
@@ -95,30 +95,15 @@ impl CgroupManager for V2Manager {
                 enable_controllers(dir)?;
             }
         }
-        let mut made = Vec::new();
-        let result = make_cgroup_dirs(
-            &leaf,
-            nix::sys::statfs::CGROUP2_SUPER_MAGIC,
-            &mut made,
-            |dir| {
+        create_or_roll_back(&mut self.location, |made| {
+            make_cgroup_dirs(&leaf, nix::sys::statfs::CGROUP2_SUPER_MAGIC, made, |dir| {
                 if dir == leaf {
                     Ok(())
                 } else {
                     enable_controllers(dir)
                 }
-            },
-        );
-        match result {
-            Ok(()) => {
-                self.location.created.extend(made);
-                Ok(())
-            }
-            Err(e) => {
-                // The original error is what the user needs; see v1's create.
-                let _ = remove_dirs(&made);
-                Err(e)
-            }
-        }
+            })
+        })
     }
 
     fn apply(&self, resources: &LinuxResources) -> Result<()> {

@@ -97,21 +97,7 @@ pub fn unmount(merged: &Path) -> Result<()> {
 
 /// Whether a path is a mount point in our mount namespace.
 pub fn is_mounted(path: &Path) -> bool {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
-        return false;
-    };
-    let want = path.display().to_string();
-    info.lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .any(|mp| unescape(mp) == want)
-}
-
-/// mountinfo escapes space, tab, newline and backslash as octal.
-fn unescape(s: &str) -> String {
-    s.replace("\\040", " ")
-        .replace("\\011", "\t")
-        .replace("\\012", "\n")
-        .replace("\\134", "\\")
+    hull_cgroups::mountinfo::is_mount_point(path)
 }
 
 #[cfg(test)]
@@ -126,10 +112,5 @@ mod tests {
             PathBuf::from("/l/top"),
         ];
         assert_eq!(lowerdir_option(&l), "/l/top:/l/mid:/l/base");
-    }
-
-    #[test]
-    fn mountinfo_escapes() {
-        assert_eq!(unescape("/a\\040b"), "/a b");
     }
 }
