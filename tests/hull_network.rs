@@ -290,14 +290,14 @@ fn user_network_containers_reach_each_other_by_name() {
         for ip in [ip_of(lab, "a"), ip_of(lab, "b")] {
             assert!(in_subnet(&ip, "172.18.0.0", 16), "{ip} not in apps");
         }
-        lab.exec("b", "ping -c1 -W1 a");
-        lab.exec("a", "ping -c1 -W1 b");
+        lab.exec("b", "ping -c1 -W5 a");
+        lab.exec("a", "ping -c1 -W5 b");
         assert_eq!(
             lab.exec("b", "timeout 5 wget -q -O - http://a/"),
             "hello from a\n"
         );
         // By short id, too.
-        lab.exec("b", &format!("ping -c1 -W1 {}", &id_a[..12]));
+        lab.exec("b", &format!("ping -c1 -W5 {}", &id_a[..12]));
         // A port published from a user network answers on the LAN and on loopback.
         let hello = Some("hello from a\n".to_string());
         assert_eq!(lab.client_get(&format!("{HOST_IP}:8082")), hello);
@@ -441,7 +441,7 @@ fn network_host_sees_the_host_interfaces() {
             "busybox",
             "ping",
             "-c1",
-            "-W1",
+            "-W5",
             CLIENT_IP,
         ]);
         lab.web("hostweb", "on the host\n", &["--network", "host"]);

@@ -75,7 +75,7 @@ fn default_bridge_connect_publish_and_disconnect() {
         assert!(links().contains(&c.veth()));
 
         // The host reaches it directly, by its published ports, and through 127.0.0.1.
-        run_ok("busybox", &["ping", "-c1", "-W1", "172.17.0.2"]);
+        run_ok("busybox", &["ping", "-c1", "-W5", "172.17.0.2"]);
         c.proc.serve(80, "hello from web\n");
         let hello = Some("hello from web\n".to_string());
         assert_eq!(http_get("172.17.0.2:80", "/index.html"), hello);
@@ -165,7 +165,7 @@ fn user_network_names_and_rm() {
         assert_eq!((w.ip.as_str(), d.ip.as_str()), ("172.18.0.2", "172.18.0.3"));
         assert!(web.hosts().contains("172.18.0.3\tdb "), "{}", web.hosts());
         assert!(db.hosts().contains("172.18.0.2\tweb "), "{}", db.hosts());
-        web.proc.sh_ok("busybox ping -c1 -W1 172.18.0.3");
+        web.proc.sh_ok("busybox ping -c1 -W5 172.18.0.3");
         let e = web.connect(&h.nets, "other", &[]).unwrap_err().to_string();
         assert_eq!(e, "container web is already connected to network apps");
 
@@ -334,7 +334,7 @@ fn forward_policy_drop_is_overruled_for_our_bridges() {
                 .as_deref(),
             Some("through the drop policy\n")
         );
-        db.proc.sh_ok("busybox ping -c1 -W1 172.18.0.2");
+        db.proc.sh_ok("busybox ping -c1 -W5 172.18.0.2");
 
         h.nets.disconnect(&web.id).unwrap();
         h.nets.disconnect(&db.id).unwrap();
