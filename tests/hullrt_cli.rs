@@ -204,6 +204,23 @@ fn an_unsupported_field_is_named_and_nothing_is_left() {
 }
 
 #[test]
+fn a_failure_after_start_reaches_run_and_start() {
+    let ctx = Ctx::hullrt();
+    let b = ctx.bundle();
+    // A file as the working directory: chdir fails after `start` has released the init.
+    b.edit(|c| c["process"]["cwd"] = json!("/etc/passwd"));
+    let before = ctx.snapshot();
+    let out = ctx.run(&b);
+    assert_one_line_error(&out, "process.cwd: chdir /etc/passwd");
+    let id = ctx.new_id();
+    must("create", ctx.create_id(&b, &id));
+    let out = ctx.start(&id);
+    assert_one_line_error(&out, "process.cwd: chdir /etc/passwd");
+    must("delete", ctx.delete_force(&id));
+    assert_no_leaks(&before, &ctx.snapshot());
+}
+
+#[test]
 fn a_seccomp_action_hullrt_cannot_honour_is_refused_by_name() {
     let ctx = Ctx::hullrt();
     let b = ctx.bundle();

@@ -79,6 +79,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("process.cwd {0}: the working directory is outside the container's root (a possible breakout): refused")]
+    CwdOutsideRoot(PathBuf),
     #[error("{0:?} contains a NUL byte")]
     NulByte(String),
     #[error("too many symlinks resolving {path} in {root}")]

@@ -22,6 +22,8 @@ pub const EXIT_ANNOTATION: &str = "org.hull.exit-code";
 const STATE_FILE: &str = "state.json";
 const CONFIG_FILE: &str = "config.json";
 pub const FIFO_FILE: &str = "exec.fifo";
+/// What the init writes when it fails after `start` (nobody reads its sync socket then).
+pub const REPORT_FILE: &str = "init.report";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -169,6 +171,10 @@ impl StateDir {
 
     pub fn fifo(&self) -> PathBuf {
         self.dir.join(FIFO_FILE)
+    }
+
+    pub fn report(&self) -> PathBuf {
+        self.dir.join(REPORT_FILE)
     }
 
     pub fn load(&self) -> Result<Record> {

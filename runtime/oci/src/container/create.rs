@@ -126,6 +126,7 @@ fn build(
         bundle: bundle.dir.clone(),
         rootfs: bundle.rootfs.clone(),
         fifo: dir.fifo(),
+        report: dir.report(),
         cgroup: location.clone(),
         console: opts
             .console

@@ -29,6 +29,12 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
     wait_for_exec(&fifo, &c);
     drop(fifo);
     std::fs::remove_file(&fifo_path).map_err(|e| Error::io("remove exec fifo", &fifo_path, e))?;
+    // The fifo closed: on execve (the report is empty), or because the init died trying and
+    // wrote why.
+    let report = std::fs::read_to_string(c.dir.report()).unwrap_or_default();
+    if !report.trim().is_empty() {
+        return Err(Error::Child(report.trim().to_string()));
+    }
 
     let spec = c.dir.load_config()?;
     if let Some(hooks) = spec.hooks().as_ref().and_then(|h| h.poststart().clone()) {

@@ -13,7 +13,7 @@ pub mod process;
 pub mod rootfs;
 
 use std::fs::{File, OpenOptions};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
@@ -31,6 +31,8 @@ pub struct InitContext {
     pub bundle: PathBuf,
     pub rootfs: PathBuf,
     pub fifo: PathBuf,
+    /// Where the init reports a failure after `start` (see `container::start`).
+    pub report: PathBuf,
     pub cgroup: CgroupLocation,
     /// The pty slave when process.terminal is set.
     pub console: Option<OwnedFd>,
@@ -66,6 +68,14 @@ fn stage1_inner(ctx: InitContext, chan: &mut Chan) -> Result<()> {
         .custom_flags(libc::O_CLOEXEC)
         .open(&ctx.fifo)
         .at("open exec fifo", &ctx.fifo)?;
+    let report = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(&ctx.report)
+        .at("open the init's report file", &ctx.report)?;
     let linux = ctx.spec.linux().as_ref().expect("validated");
     let namespaces = linux.namespaces().clone().unwrap_or_default();
     // Open every namespace to join before joining any: joining the mount namespace changes
@@ -107,7 +117,7 @@ fn stage1_inner(ctx: InitContext, chan: &mut Chan) -> Result<()> {
     match proc_::fork()? {
         ForkResult::Child => {
             let mut chan = chan.try_clone_for_child()?;
-            let result = container_init(ctx, fifo, &mut chan, in_user_ns, new_cgroup_ns);
+            let result = container_init(ctx, fifo, report, &mut chan, in_user_ns, new_cgroup_ns);
             exit_with(&mut chan, result.map(|never| match never {}))
         }
         ForkResult::Parent { child } => chan.send("pid", &child.as_raw().to_string()),
@@ -119,6 +129,7 @@ enum Never {}
 fn container_init(
     ctx: InitContext,
     mut fifo: File,
+    mut report: File,
     chan: &mut Chan,
     in_user_ns: bool,
     new_cgroup_ns: bool,
@@ -199,25 +210,19 @@ fn container_init(
     chan.send("ready", "")?;
     wait_for_start(&mut fifo)?;
     // `fifo` stays open until execve closes it (O_CLOEXEC): `start` waits for that moment to
-    // run the poststart hooks "after the user-specified process is executed".
-
-    if let Some(hooks) = spec
-        .hooks()
-        .as_ref()
-        .and_then(|h| h.start_container().clone())
-    {
-        let state = state_json.replace("\"creating\"", "\"created\"");
-        crate::hooks::run_all("startContainer", &hooks, &state)?;
-    }
-    // As runc does: a missing working directory is made (by root, before the user switch).
-    if !process.cwd().exists() {
-        let _ = std::fs::create_dir_all(process.cwd());
-    }
-    match process::become_and_exec(process, &program, linux.seccomp().as_ref()) {
-        // Past `start` nobody reads the sync socket any more: the container's stderr hears
-        // it, with the shell's status.
-        Error::Exec { code, reason } => {
-            eprintln!("hullrt: {reason}");
+    // run the poststart hooks "after the user-specified process is executed". Past this point
+    // `create` is gone and nobody reads the sync socket: a failure is written to the report
+    // file, which `start` reads when the fifo closes without an exec.
+    let failure = after_start(spec, process, &program, &state_json);
+    let text = match &failure {
+        Error::Exec { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    };
+    let _ = report.write_all(text.as_bytes());
+    drop(report);
+    match failure {
+        // The shell's status for a program that could not be executed.
+        Error::Exec { code, .. } => {
             // SAFETY: see exit_with.
             unsafe { libc::_exit(code) }
         }
@@ -226,6 +231,32 @@ fn container_init(
             Err(other)
         }
     }
+}
+
+/// What the init does once `start` has released it: the startContainer hooks, then the
+/// process's own settings and the execve. Returns only the failure.
+fn after_start(
+    spec: &Spec,
+    process: &oci_spec::runtime::Process,
+    program: &std::path::Path,
+    state_json: &str,
+) -> Error {
+    let hooks = spec
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.start_container().clone());
+    if let Some(hooks) = hooks {
+        let state = state_json.replace("\"creating\"", "\"created\"");
+        if let Err(e) = crate::hooks::run_all("startContainer", &hooks, &state) {
+            return e;
+        }
+    }
+    // As runc does: a missing working directory is made (by root, before the user switch).
+    if !process.cwd().exists() {
+        let _ = std::fs::create_dir_all(process.cwd());
+    }
+    let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
+    process::become_and_exec(process, program, seccomp)
 }
 
 fn wait_for_start(fifo: &mut File) -> Result<()> {

@@ -14,6 +14,20 @@ use oci_spec::runtime::{Capabilities, LinuxCapabilities, LinuxSeccomp, PosixRlim
 use crate::error::{Error, Result, SysContext};
 use crate::sys;
 
+/// After the chdir: the working directory must lie below the container's root. A cwd reached
+/// through a descriptor or a /proc link into the host (CVE-2024-21626: `/proc/self/fd/N` of a
+/// leaked descriptor) is "unreachable" from the root, and getcwd(3) says so.
+fn check_cwd_inside_root(cwd: &Path) -> Result<()> {
+    match nix::unistd::getcwd() {
+        Ok(wd) if wd.is_absolute() => Ok(()),
+        Ok(_) | Err(nix::errno::Errno::ENOENT) => Err(Error::CwdOutsideRoot(cwd.to_path_buf())),
+        Err(e) => Err(Error::sys(
+            format!("process.cwd: getcwd after chdir {}", cwd.display()),
+            e,
+        )),
+    }
+}
+
 /// The program of `process.args`, looked up as execvp would in the process's PATH. Done
 /// before the user switch, while the caller still listens, so it hears why the program cannot
 /// start: an [`Error::Exec`] with 127 (not found) or 126.
@@ -60,10 +74,11 @@ pub fn become_and_exec(p: &Process, program: &Path, seccomp: Option<&LinuxSeccom
         switch_user(p)?;
         apply_caps(p.capabilities())?;
         nix::unistd::chdir(p.cwd()).ctx(|| format!("process.cwd: chdir {}", p.cwd().display()))?;
+        check_cwd_inside_root(p.cwd())?;
         if nnp {
             set_no_new_privs()?;
         }
-        sys::process::cloexec_from_3(&[]);
+        sys::process::cloexec_from_3();
         if let (Some(f), true) = (&filter, nnp) {
             crate::seccomp::load(f)?;
         }
@@ -246,4 +261,44 @@ pub fn set_no_new_privs() -> Result<()> {
     nix::errno::Errno::result(rc)
         .map(drop)
         .ctx(|| "process.noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS)".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CVE-2024-21626 shape: a working directory reached through a descriptor that points
+    /// outside the root. A forked child chroots and fchdirs out, then runs the check.
+    #[test]
+    fn a_cwd_outside_the_root_is_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let dir = std::fs::File::open(outside.path()).unwrap();
+        // SAFETY: the child only makes syscalls and leaves with _exit.
+        match unsafe { nix::unistd::fork() }.unwrap() {
+            nix::unistd::ForkResult::Child => {
+                let code = (|| {
+                    nix::unistd::chroot(root.path()).ok()?;
+                    nix::unistd::chdir("/").ok()?;
+                    check_cwd_inside_root(Path::new("/")).ok()?;
+                    nix::unistd::fchdir(&dir).ok()?;
+                    match check_cwd_inside_root(Path::new("/proc/self/fd/3")) {
+                        Err(Error::CwdOutsideRoot(_)) => Some(0),
+                        _ => None,
+                    }
+                })()
+                .unwrap_or(1);
+                // SAFETY: leave the forked test process without running the harness.
+                unsafe { libc::_exit(code) }
+            }
+            nix::unistd::ForkResult::Parent { child } => {
+                let status = nix::sys::wait::waitpid(child, None).unwrap();
+                assert_eq!(
+                    status,
+                    nix::sys::wait::WaitStatus::Exited(child, 0),
+                    "inside the root accepted, outside refused"
+                );
+            }
+        }
+    }
 }

@@ -65,21 +65,29 @@ pub fn try_reap_any() -> Option<(Pid, i32)> {
     }
 }
 
-/// Mark every descriptor above stderr close-on-exec, except `keep`, so the container's program
-/// inherits only its stdio (and the descriptors it is meant to have).
-pub fn cloexec_from_3(keep: &[i32]) {
-    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
-        return;
+/// Mark every descriptor above stderr close-on-exec, so the container's program inherits only
+/// its stdio. close_range(2) needs no `/proc` (a config may not mount one, and a leaked
+/// descriptor is how CVE-2024-21626 got out); where the kernel lacks it, every descriptor
+/// number up to RLIMIT_NOFILE is marked.
+pub fn cloexec_from_3() {
+    // SAFETY: close_range only changes the flags of our own descriptors.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
     };
-    let fds: Vec<i32> = entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
-    for fd in fds {
-        if fd > 2 && !keep.contains(&fd) {
-            // SAFETY: fcntl on an fd number we own; an already-closed fd just returns EBADF.
-            unsafe {
-                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
-            }
+    if rc == 0 {
+        return;
+    }
+    let limit = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map_or(1 << 20, |(soft, _)| soft.min(1 << 20)) as i32;
+    for fd in 3..limit {
+        // SAFETY: fcntl on a descriptor number; one that is not open just returns EBADF.
+        unsafe {
+            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
         }
     }
 }
