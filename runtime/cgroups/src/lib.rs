@@ -193,12 +193,33 @@ fn remove_dirs(dirs: &[PathBuf]) -> Result<()> {
 /// the user asked for is never silently dropped. A field set to the kernel's own default (e.g.
 /// `disableOOMKiller: false`) asks for nothing and is accepted.
 fn check_supported(resources: &LinuxResources) -> Result<()> {
+    for field in ignored_fields(resources) {
+        eprintln!(
+            "hullrt: warning: linux.resources.{field} is ignored: kernel memory limits are \
+             deprecated and this kernel has no such knob (runc ignores them too)"
+        );
+    }
     match unsupported_field(resources) {
         Some(field) => Err(CgroupError::Invalid(format!(
             "linux.resources.{field} is not supported by hullrt"
         ))),
         None => Ok(()),
     }
+}
+
+/// Fields hullrt accepts and ignores, as runc does: the kernel memory limits, which recent
+/// kernels no longer offer.
+fn ignored_fields(r: &LinuxResources) -> Vec<&'static str> {
+    let Some(m) = r.memory() else {
+        return Vec::new();
+    };
+    [
+        (m.kernel().is_some(), "memory.kernel"),
+        (m.kernel_tcp().is_some(), "memory.kernelTCP"),
+    ]
+    .into_iter()
+    .filter_map(|(set, name)| set.then_some(name))
+    .collect()
 }
 
 /// The JSON name of the first resource field hullrt cannot apply, if any.
@@ -234,8 +255,6 @@ fn unsupported_field(r: &LinuxResources) -> Option<&'static str> {
     }
     if let Some(m) = r.memory() {
         let checks = [
-            (m.kernel().is_some(), "memory.kernel"),
-            (m.kernel_tcp().is_some(), "memory.kernelTCP"),
             (m.swappiness().is_some(), "memory.swappiness"),
             (
                 m.disable_oom_killer() == Some(true),
@@ -400,5 +419,21 @@ mod tests {
         })
         .unwrap();
         assert_eq!(loc.created, made);
+    }
+
+    #[test]
+    fn kernel_memory_limits_are_ignored_not_refused() {
+        let r = oci_spec::runtime::LinuxResourcesBuilder::default()
+            .memory(
+                oci_spec::runtime::LinuxMemoryBuilder::default()
+                    .kernel(1 << 20)
+                    .kernel_tcp(1 << 20)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        assert_eq!(ignored_fields(&r), ["memory.kernel", "memory.kernelTCP"]);
+        check_supported(&r).unwrap();
     }
 }

@@ -481,14 +481,6 @@ mod tests {
                 "unified",
             ),
             (
-                memory(LinuxMemoryBuilder::default().kernel(1)),
-                "memory.kernel",
-            ),
-            (
-                memory(LinuxMemoryBuilder::default().kernel_tcp(1)),
-                "memory.kernelTCP",
-            ),
-            (
                 memory(LinuxMemoryBuilder::default().swappiness(10u64)),
                 "memory.swappiness",
             ),

@@ -15,20 +15,66 @@ pub fn mount(
 ) -> Result<()> {
     nix::mount::mount(source, target, fstype, flags, data).ctx(|| {
         format!(
-            "mount {} on {} (type {}, flags {:?}, data {:?})",
+            "mount {} on {} (type {}, flags {}, data {:?})",
             source.map(|s| s.display().to_string()).unwrap_or_default(),
             target.display(),
             fstype.unwrap_or("none"),
-            flags,
+            flag_names(flags),
             data.unwrap_or("")
         )
     })
 }
 
+/// Mount flags as mount(8) and /proc/self/mountinfo spell them (`bind,ro,nosuid,nodev`),
+/// not as Rust's debug output; `none` for no flag.
+pub fn flag_names(flags: MsFlags) -> String {
+    const NAMES: [(MsFlags, &str); 18] = [
+        (MsFlags::MS_REMOUNT, "remount"),
+        (MsFlags::MS_BIND, "bind"),
+        (MsFlags::MS_REC, "rec"),
+        (MsFlags::MS_RDONLY, "ro"),
+        (MsFlags::MS_NOSUID, "nosuid"),
+        (MsFlags::MS_NODEV, "nodev"),
+        (MsFlags::MS_NOEXEC, "noexec"),
+        (MsFlags::MS_SYNCHRONOUS, "sync"),
+        (MsFlags::MS_DIRSYNC, "dirsync"),
+        (MsFlags::MS_MANDLOCK, "mand"),
+        (MsFlags::MS_NOATIME, "noatime"),
+        (MsFlags::MS_NODIRATIME, "nodiratime"),
+        (MsFlags::MS_RELATIME, "relatime"),
+        (MsFlags::MS_STRICTATIME, "strictatime"),
+        (MsFlags::MS_PRIVATE, "private"),
+        (MsFlags::MS_SLAVE, "slave"),
+        (MsFlags::MS_SHARED, "shared"),
+        (MsFlags::MS_UNBINDABLE, "unbindable"),
+    ];
+    let mut rest = flags;
+    let mut names: Vec<String> = Vec::new();
+    for (flag, name) in NAMES {
+        if flags.contains(flag) {
+            names.push(name.to_string());
+            rest.remove(flag);
+        }
+    }
+    if !rest.is_empty() {
+        names.push(format!("{:#x}", rest.bits()));
+    }
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(",")
+    }
+}
+
 /// Change the propagation of a mount (MS_PRIVATE, MS_SLAVE, ... possibly with MS_REC).
 pub fn propagation(target: &Path, flags: MsFlags) -> Result<()> {
-    nix::mount::mount(None::<&str>, target, None::<&str>, flags, None::<&str>)
-        .ctx(|| format!("set propagation {flags:?} on {}", target.display()))
+    nix::mount::mount(None::<&str>, target, None::<&str>, flags, None::<&str>).ctx(|| {
+        format!(
+            "set propagation {} on {}",
+            flag_names(flags),
+            target.display()
+        )
+    })
 }
 
 pub fn bind(source: &Path, target: &Path, recursive: bool) -> Result<()> {
@@ -64,4 +110,26 @@ pub fn pivot_root(new_root: &Path, put_old: &Path) -> Result<()> {
             put_old.display()
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_read_as_mount_spells_them() {
+        assert_eq!(
+            flag_names(MsFlags::MS_NOSUID | MsFlags::MS_NODEV),
+            "nosuid,nodev"
+        );
+        assert_eq!(
+            flag_names(MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY),
+            "remount,bind,ro"
+        );
+        assert_eq!(
+            flag_names(MsFlags::MS_REC | MsFlags::MS_PRIVATE),
+            "rec,private"
+        );
+        assert_eq!(flag_names(MsFlags::empty()), "none");
+    }
 }

@@ -37,7 +37,21 @@ pub fn proc_name(t: LinuxNamespaceType) -> &'static str {
 }
 
 pub fn unshare(flags: CloneFlags) -> Result<()> {
-    nix::sched::unshare(flags).ctx(|| format!("unshare {flags:?}"))
+    nix::sched::unshare(flags).ctx(|| {
+        let names: Vec<&str> = [
+            (CloneFlags::CLONE_NEWNS, "mount"),
+            (CloneFlags::CLONE_NEWUTS, "uts"),
+            (CloneFlags::CLONE_NEWIPC, "ipc"),
+            (CloneFlags::CLONE_NEWUSER, "user"),
+            (CloneFlags::CLONE_NEWPID, "pid"),
+            (CloneFlags::CLONE_NEWNET, "network"),
+            (CloneFlags::CLONE_NEWCGROUP, "cgroup"),
+        ]
+        .into_iter()
+        .filter_map(|(f, n)| flags.contains(f).then_some(n))
+        .collect();
+        format!("unshare the new namespaces ({})", names.join(", "))
+    })
 }
 
 /// An open namespace file, joined later (files are opened first, while every path is still
