@@ -171,3 +171,37 @@ fn sigkill_through_kill_makes_run_exit_137_with_a_pid_namespace() {
     must("kill KILL", ctx.kill(&ctx.id, "KILL"));
     assert_eq!(run.wait(STATE_TIMEOUT), 137, "run should exit 128+SIGKILL");
 }
+
+#[test]
+fn home_comes_from_the_containers_passwd_when_env_has_none() {
+    let ctx = Ctx::new();
+    for (uid, want) in [(0u32, "/root"), (1000, "/home"), (4242, "/")] {
+        let b = ctx.bundle();
+        b.edit(|c| {
+            c["process"]["user"] = json!({ "uid": uid, "gid": uid });
+            c["process"]["env"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|e| !e.as_str().unwrap_or("").starts_with("HOME="));
+        });
+        b.sh("echo \"$HOME\"");
+        let out = must("run", ctx.run(&b));
+        assert_eq!(
+            stdout(&out),
+            format!("{want}\n"),
+            "uid {uid}: {}",
+            describe(&out)
+        );
+    }
+    // A HOME the config gives wins.
+    let b = ctx.bundle();
+    b.edit(|c| {
+        c["process"]["env"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("HOME=/given"))
+    });
+    b.sh("echo \"$HOME\"");
+    let out = must("run", ctx.run(&b));
+    assert_eq!(stdout(&out), "/given\n", "{}", describe(&out));
+}

@@ -14,6 +14,33 @@ use oci_spec::runtime::{Capabilities, LinuxCapabilities, LinuxSeccomp, PosixRlim
 use crate::error::{Error, Result, SysContext};
 use crate::sys;
 
+/// The home directory of `uid` in the container's passwd file, else `/`, as runc sets HOME
+/// when the config has none. Called after pivot_root (the init) or setns (exec), so `/` is
+/// the container's root and the file, and any link in it, resolve inside the container.
+/// Only a regular file is read, opened non-blocking and at most 1 MiB: a FIFO or `/dev/zero`
+/// in its place must not hang or flood the runtime.
+fn home_of(uid: u32, passwd: &Path) -> String {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let text = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(passwd)
+        .ok()
+        .filter(|f| f.metadata().is_ok_and(|m| m.is_file()))
+        .and_then(|f| {
+            let mut text = String::new();
+            f.take(1 << 20).read_to_string(&mut text).ok().map(|_| text)
+        })
+        .unwrap_or_default();
+    text.lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() >= 6 && f[2].parse::<u32>() == Ok(uid))
+        .map(|f| f[5].to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "/".into())
+}
+
 /// After the chdir: the working directory must lie below the container's root. A cwd reached
 /// through a descriptor or a /proc link into the host (CVE-2024-21626: `/proc/self/fd/N` of a
 /// leaked descriptor) is "unreachable" from the root, and getcwd(3) says so.
@@ -61,12 +88,14 @@ pub fn become_and_exec(p: &Process, program: &Path, seccomp: Option<&LinuxSeccom
             .flatten()
             .map(|a| c(a))
             .collect::<Result<Vec<_>>>()?;
-        let envp = p
-            .env()
-            .iter()
-            .flatten()
-            .map(|e| c(e))
-            .collect::<Result<Vec<_>>>()?;
+        let mut env: Vec<String> = p.env().clone().unwrap_or_default();
+        if !env.iter().any(|e| e.starts_with("HOME=")) {
+            env.push(format!(
+                "HOME={}",
+                home_of(p.user().uid(), Path::new("/etc/passwd"))
+            ));
+        }
+        let envp = env.iter().map(|e| c(e)).collect::<Result<Vec<_>>>()?;
         if let (Some(f), false) = (&filter, nnp) {
             crate::seccomp::load(f)?;
         }
@@ -266,6 +295,25 @@ pub fn set_no_new_privs() -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn home_comes_from_passwd_else_slash_and_never_hangs() {
+        let dir = tempfile::tempdir().unwrap();
+        let passwd = dir.path().join("passwd");
+        std::fs::write(
+            &passwd,
+            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/nonexistent:/bin/false\n",
+        )
+        .unwrap();
+        assert_eq!(home_of(0, &passwd), "/root");
+        assert_eq!(home_of(65534, &passwd), "/nonexistent");
+        assert_eq!(home_of(1234, &passwd), "/");
+        assert_eq!(home_of(0, &dir.path().join("missing")), "/");
+        assert_eq!(home_of(0, Path::new("/dev/zero")), "/");
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        assert_eq!(home_of(0, &fifo), "/");
+    }
 
     /// The CVE-2024-21626 shape: a working directory reached through a descriptor that points
     /// outside the root. A forked child chroots and fchdirs out, then runs the check.
