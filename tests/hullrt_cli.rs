@@ -221,6 +221,37 @@ fn a_failure_after_start_reaches_run_and_start() {
 }
 
 #[test]
+fn an_existing_empty_cgroup_is_joined_and_a_busy_one_refused() {
+    let ctx = Ctx::hullrt();
+    // `first` makes the cgroup; once its program has ended the cgroup is empty but still there.
+    let first = ctx.bundle();
+    first.set_args(&["true"]);
+    let shared = first.config()["linux"]["cgroupsPath"].clone();
+    let id = ctx.new_id();
+    must("create", ctx.create_id(&first, &id));
+    ctx.start_ok(&id);
+    ctx.wait_for_status(&id, "stopped", STATE_TIMEOUT);
+    let joining = ctx.bundle();
+    joining.edit(|c| c["linux"]["cgroupsPath"] = shared.clone());
+    joining.sh("echo joined");
+    let out = must("run", ctx.run(&joining));
+    assert_eq!(stdout(&out), "joined\n", "{}", describe(&out));
+    must("delete", ctx.delete(&id));
+
+    // A cgroup that holds a running container's processes is not shared.
+    let busy = ctx.bundle();
+    busy.set_args(&["sleep", "100"]);
+    let busy_path = busy.config()["linux"]["cgroupsPath"].clone();
+    let busy_id = ctx.new_id();
+    must("create", ctx.create_id(&busy, &busy_id));
+    let intruder = ctx.bundle();
+    intruder.edit(|c| c["linux"]["cgroupsPath"] = busy_path.clone());
+    let out = ctx.run(&intruder);
+    assert_one_line_error(&out, "already holds 1 process(es)");
+    must("delete", ctx.delete_force(&busy_id));
+}
+
+#[test]
 fn a_seccomp_action_hullrt_cannot_honour_is_refused_by_name() {
     let ctx = Ctx::hullrt();
     let b = ctx.bundle();

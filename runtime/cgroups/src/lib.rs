@@ -54,7 +54,8 @@ pub trait CgroupManager {
     fn version(&self) -> CgroupVersion;
     fn location(&self) -> &CgroupLocation;
     /// Make the directories (and on v2 enable the controllers in the parents' subtree_control).
-    /// Fails if the leaf directory already exists.
+    /// An existing, empty leaf is joined as runc joins it (and, not being ours, never removed
+    /// by `destroy`); one that already holds processes is refused.
     fn create(&mut self) -> Result<()>;
     /// Write the config's limits (memory, cpu, pids, devices on v1).
     fn apply(&self, resources: &LinuxResources) -> Result<()>;
@@ -310,7 +311,8 @@ fn create_or_roll_back(
 
 /// Make `leaf` and whichever of its parents are missing, parents first, appending each
 /// directory made to `made` and calling `on_made` right after each `mkdir` (before its child
-/// exists). Fails if `leaf` exists. The deepest existing ancestor must lie on a file system of
+/// exists). An existing `leaf` is joined if it holds no process (nothing is made), refused
+/// otherwise: it would put the container in another's cgroup. The deepest existing ancestor must lie on a file system of
 /// type `magic`, so that a hierarchy that is not mounted never turns into plain directories in
 /// the tmpfs at `/sys/fs/cgroup`.
 fn make_cgroup_dirs(
@@ -319,13 +321,24 @@ fn make_cgroup_dirs(
     made: &mut Vec<PathBuf>,
     mut on_made: impl FnMut(&Path) -> Result<()>,
 ) -> Result<()> {
-    let exists = |source| CgroupError::Io {
-        action: "create",
-        path: leaf.to_path_buf(),
-        source,
-    };
     if leaf.exists() {
-        return Err(exists(std::io::Error::from_raw_os_error(libc::EEXIST)));
+        let on_cgroupfs =
+            nix::sys::statfs::statfs(leaf).is_ok_and(|fs| fs.filesystem_type() == magic);
+        if !on_cgroupfs {
+            return Err(CgroupError::Invalid(format!(
+                "{} exists but is not a cgroup",
+                leaf.display()
+            )));
+        }
+        let procs = read_file(&leaf.join("cgroup.procs"))?;
+        let busy = procs.lines().filter(|l| !l.trim().is_empty()).count();
+        if busy > 0 {
+            return Err(CgroupError::Invalid(format!(
+                "{} already holds {busy} process(es): a container does not join another's cgroup",
+                leaf.display()
+            )));
+        }
+        return Ok(());
     }
     let mut missing = vec![leaf];
     let mut ancestor = leaf.parent();
