@@ -205,3 +205,55 @@ fn home_comes_from_the_containers_passwd_when_env_has_none() {
     let out = must("run", ctx.run(&b));
     assert_eq!(stdout(&out), "/given\n", "{}", describe(&out));
 }
+
+#[test]
+fn exec_runs_a_process_file_and_adds_capabilities() {
+    let ctx = Ctx::new();
+    let b = ctx.bundle();
+    b.set_args(&["sleep", "100"]);
+    let id = ctx.new_id();
+    must("create", ctx.create_id(&b, &id));
+    ctx.start_ok(&id);
+
+    // --process: a whole OCI process object, as conmon sends it.
+    let mut process = b.config()["process"].clone();
+    process["args"] = json!(["sh", "-c", "pwd; echo \"$FROM_FILE\"; id -u"]);
+    process["cwd"] = json!("/tmp");
+    process["env"] = json!(["PATH=/bin", "FROM_FILE=yes"]);
+    process["user"] = json!({"uid": 1000, "gid": 1000});
+    let file = b.path().join("process.json");
+    std::fs::write(&file, process.to_string()).unwrap();
+    let out = must(
+        "exec --process",
+        ctx.cmd(&["exec", "--process", path_str(&file), &id]),
+    );
+    assert_eq!(stdout(&out), "/tmp\nyes\n1000\n", "{}", describe(&out));
+
+    // --cap: CAP_NET_ADMIN (12) joins the effective set, which the config's lacks.
+    let eff = |out: &std::process::Output| {
+        let text = stdout(out);
+        u64::from_str_radix(text.trim().trim_start_matches("CapEff:").trim(), 16)
+            .unwrap_or_else(|e| panic!("{e}: {}", describe(out)))
+    };
+    let plain = must(
+        "exec",
+        ctx.exec(&id, &["sh", "-c", "grep CapEff /proc/self/status"]),
+    );
+    assert_eq!(eff(&plain) & (1 << 12), 0, "{}", describe(&plain));
+    let added = must(
+        "exec --cap",
+        ctx.cmd(&[
+            "exec",
+            "--cap",
+            "CAP_NET_ADMIN",
+            &id,
+            "sh",
+            "-c",
+            "grep CapEff /proc/self/status",
+        ]),
+    );
+    assert_ne!(eff(&added) & (1 << 12), 0, "{}", describe(&added));
+    must("kill", ctx.kill(&id, "KILL"));
+    ctx.wait_for_status(&id, "stopped", STATE_TIMEOUT);
+    must("delete", ctx.delete(&id));
+}

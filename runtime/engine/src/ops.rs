@@ -180,6 +180,8 @@ pub fn exec(engine: &Engine, r: &Record, a: ExecArgs) -> Result<i32> {
         &engine.runtime_root(),
         &r.id,
         hull_oci::container::exec::ExecOptions {
+            process: None,
+            caps: Vec::new(),
             args: a.args,
             env: a.env,
             cwd: a.workdir.map(PathBuf::from),

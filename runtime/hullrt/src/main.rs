@@ -88,8 +88,19 @@ enum Command {
     /// Run a command inside a running container.
     Exec {
         id: String,
-        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        /// The command and its arguments (not with --process).
+        #[arg(
+            required_unless_present = "process",
+            trailing_var_arg = true,
+            allow_hyphen_values = true
+        )]
         command: Vec<String>,
+        /// An OCI process object (JSON) to run instead of the config's process and the flags.
+        #[arg(short, long, conflicts_with_all = ["cwd", "env", "user", "cap"])]
+        process: Option<PathBuf>,
+        /// Add a capability (e.g. CAP_NET_ADMIN) to the bounding, effective and permitted sets.
+        #[arg(short, long)]
+        cap: Vec<String>,
         #[arg(long)]
         cwd: Option<PathBuf>,
         #[arg(short, long = "env")]
@@ -225,6 +236,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Exec {
             id,
             command,
+            process,
+            cap,
             cwd,
             env,
             user,
@@ -236,10 +249,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 bail!("exec --tty is not supported yet: run without -t");
             }
             let user = user.as_deref().map(exec::parse_user).transpose()?;
+            let process = process.as_deref().map(exec::load_process).transpose()?;
+            if process.is_some() && !command.is_empty() {
+                bail!("exec: give the command in --process or on the command line, not both");
+            }
             Ok(exec::exec(
                 &root,
                 &id,
                 exec::ExecOptions {
+                    process,
+                    caps: cap,
                     args: command,
                     env,
                     cwd,

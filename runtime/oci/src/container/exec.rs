@@ -16,7 +16,12 @@ use crate::state::Op;
 use crate::sys::{chan::Chan, ns, process, signals};
 
 pub struct ExecOptions {
+    /// A whole OCI `process` object (`exec --process FILE`, as conmon sends it): used as it
+    /// stands instead of the config's process and the flags below, as runc does.
+    pub process: Option<Process>,
     pub args: Vec<String>,
+    /// Capabilities added to the bounding, effective and permitted sets (`--cap`).
+    pub caps: Vec<String>,
     pub env: Vec<String>,
     pub cwd: Option<PathBuf>,
     pub user: Option<(u32, Option<u32>)>,
@@ -43,12 +48,53 @@ pub fn parse_user(text: &str) -> Result<(u32, Option<u32>)> {
 pub fn exec(root: &std::path::Path, id: &str, opts: ExecOptions) -> Result<i32> {
     let c = Container::load(root, id)?;
     c.require(Op::Exec)?;
-    if opts.args.is_empty() {
+    let spec = c.dir.load_config()?;
+    let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().clone());
+    let proc_ = match opts.process.clone() {
+        Some(p) => p,
+        None => with_flags(spec.process().clone().expect("validated at create"), &opts)?,
+    };
+    validate_process(&proc_)?;
+    exec_process(&c, id, proc_, seccomp, &opts)
+}
+
+/// Read `exec --process FILE`: an OCI `process` object.
+pub fn load_process(file: &std::path::Path) -> Result<Process> {
+    let text = std::fs::read_to_string(file).map_err(|e| Error::io("read", file, e))?;
+    serde_json::from_str(&text).map_err(|e| Error::Config {
+        file: file.to_path_buf(),
+        reason: format!("not an OCI process object: {e}"),
+    })
+}
+
+fn validate_process(p: &Process) -> Result<()> {
+    if !p.args().as_ref().is_some_and(|a| !a.is_empty()) {
         return Err(Error::Unsupported("exec needs a command to run".into()));
     }
-    let spec = c.dir.load_config()?;
-    let mut proc_ = spec.process().clone().expect("validated at create");
-    let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().clone());
+    if p.terminal() == Some(true) {
+        return Err(Error::Unsupported(
+            "process.terminal is true: exec with a terminal is not supported by hullrt yet".into(),
+        ));
+    }
+    if !p.cwd().is_absolute() {
+        return Err(Error::Unsupported(format!(
+            "process.cwd {:?} must be an absolute path",
+            p.cwd()
+        )));
+    }
+    if p.user().uid() > crate::spec::MAX_ID || p.user().gid() > crate::spec::MAX_ID {
+        return Err(Error::Unsupported(format!(
+            "process.user {}:{} is out of range (0-{})",
+            p.user().uid(),
+            p.user().gid(),
+            crate::spec::MAX_ID
+        )));
+    }
+    Ok(())
+}
+
+/// The config's process with the command line's flags applied.
+fn with_flags(mut proc_: Process, opts: &ExecOptions) -> Result<Process> {
     proc_.set_args(Some(opts.args.clone()));
     let mut env = proc_.env().clone().unwrap_or_default();
     env.extend(opts.env.iter().cloned());
@@ -63,6 +109,39 @@ pub fn exec(root: &std::path::Path, id: &str, opts: ExecOptions) -> Result<i32> 
         user.set_additional_gids(None);
         proc_.set_user(user);
     }
+    if !opts.caps.is_empty() {
+        let mut caps = proc_.capabilities().clone().unwrap_or_default();
+        let add = |set: &Option<oci_spec::runtime::Capabilities>| -> Result<_> {
+            let mut set = set.clone().unwrap_or_default();
+            for name in &opts.caps {
+                let name = if name.starts_with("CAP_") {
+                    name.clone()
+                } else {
+                    format!("CAP_{}", name.to_ascii_uppercase())
+                };
+                let cap: oci_spec::runtime::Capability = serde_json::from_value(
+                    serde_json::Value::String(name.clone()),
+                )
+                .map_err(|_| Error::Unsupported(format!("--cap {name}: no such capability")))?;
+                set.insert(cap);
+            }
+            Ok(Some(set))
+        };
+        caps.set_bounding(add(caps.bounding())?);
+        caps.set_effective(add(caps.effective())?);
+        caps.set_permitted(add(caps.permitted())?);
+        proc_.set_capabilities(Some(caps));
+    }
+    Ok(proc_)
+}
+
+fn exec_process(
+    c: &Container,
+    id: &str,
+    proc_: Process,
+    seccomp: Option<LinuxSeccomp>,
+    opts: &ExecOptions,
+) -> Result<i32> {
     let pid = c.record.pid;
     let mut joins = Vec::new();
     for t in [
