@@ -68,7 +68,7 @@ pub fn load_process(file: &std::path::Path) -> Result<Process> {
 }
 
 fn validate_process(p: &Process) -> Result<()> {
-    if !p.args().as_ref().is_some_and(|a| !a.is_empty()) {
+    if p.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(Error::Unsupported("exec needs a command to run".into()));
     }
     if p.terminal() == Some(true) {
