@@ -63,6 +63,11 @@ pub trait CgroupManager {
     fn add_process(&self, pid: i32) -> Result<()>;
     /// The processes in the cgroup (from cgroup.procs).
     fn pids(&self) -> Result<Vec<i32>>;
+    /// Freeze (`true`) or thaw every process of the cgroup, returning once the kernel reports
+    /// the new state (v1 `freezer.state`, v2 `cgroup.freeze` and `cgroup.events`).
+    fn freeze(&self, frozen: bool) -> Result<()>;
+    /// Whether the cgroup is frozen (or being frozen).
+    fn is_frozen(&self) -> Result<bool>;
     /// How many times the kernel's OOM killer killed a process of this cgroup.
     fn oom_kill_count(&self) -> Result<u64>;
     /// Remove the directories `create` made, deepest first, retrying briefly while the kernel
@@ -105,6 +110,21 @@ fn read_file(path: &Path) -> Result<String> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// Poll `done` until it holds, for about two seconds: the kernel freezes and thaws tasks
+/// asynchronously. `what` names the file for the error.
+fn wait_until(what: &Path, mut done: impl FnMut() -> Result<bool>) -> Result<()> {
+    for _ in 0..200 {
+        if done()? {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    Err(CgroupError::Invalid(format!(
+        "{} did not reach the requested state in 2 s",
+        what.display()
+    )))
 }
 
 /// Write one value to a cgroup file in a single `write(2)`: the kernel parses each write as one

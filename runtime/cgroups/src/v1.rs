@@ -10,8 +10,8 @@ use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxResources};
 
 use super::{
     check_supported, create_or_roll_back, make_cgroup_dirs, missing_dir, parse_flat_keyed,
-    parse_procs, read_file, remove_dirs, write, write_file, CgroupError, CgroupLocation,
-    CgroupManager, CgroupVersion, Result, Write,
+    parse_procs, read_file, remove_dirs, wait_until, write, write_file, CgroupError,
+    CgroupLocation, CgroupManager, CgroupVersion, Result, Write,
 };
 
 const PROCS: &str = "cgroup.procs";
@@ -19,6 +19,7 @@ const MEMORY_LIMIT: &str = "memory.limit_in_bytes";
 const MEMSW_LIMIT: &str = "memory.memsw.limit_in_bytes";
 const OOM_CONTROL: &str = "memory.oom_control";
 const PIDS_MAX: &str = "pids.max";
+const FREEZER_STATE: &str = "freezer.state";
 const CPUSET_FILES: [&str; 2] = ["cpuset.cpus", "cpuset.mems"];
 
 /// The cgroup v1 manager: one directory per hierarchy with a controller.
@@ -133,6 +134,25 @@ impl CgroupManager for V1Manager {
                 Ok(parse_flat_keyed(&read_file(&dir.join(OOM_CONTROL))?, "oom_kill").unwrap_or(0))
             }
             None => Ok(0),
+        }
+    }
+
+    fn freeze(&self, frozen: bool) -> Result<()> {
+        self.check_dirs()?;
+        let dir = self.dir_with(FREEZER_STATE).ok_or_else(|| {
+            CgroupError::Invalid("no freezer hierarchy: pause needs the freezer controller".into())
+        })?;
+        let path = dir.join(FREEZER_STATE);
+        let want = if frozen { "FROZEN" } else { "THAWED" };
+        write_file(&path, want)?;
+        wait_until(&path, || Ok(read_file(&path)?.trim() == want))
+    }
+
+    fn is_frozen(&self) -> Result<bool> {
+        self.check_dirs()?;
+        match self.dir_with(FREEZER_STATE) {
+            Some(dir) => Ok(read_file(&dir.join(FREEZER_STATE))?.trim() != "THAWED"),
+            None => Ok(false),
         }
     }
 

@@ -7,14 +7,16 @@ use oci_spec::runtime::{LinuxMemory, LinuxResources};
 
 use super::{
     check_supported, create_or_roll_back, make_cgroup_dirs, missing_dir, parse_flat_keyed,
-    parse_procs, path, read_file, remove_dirs, write, write_file, CgroupError, CgroupLocation,
-    CgroupManager, CgroupVersion, Result, Write,
+    parse_procs, path, read_file, remove_dirs, wait_until, write, write_file, CgroupError,
+    CgroupLocation, CgroupManager, CgroupVersion, Result, Write,
 };
 
 const PROCS: &str = "cgroup.procs";
 const CONTROLLERS: &str = "cgroup.controllers";
 const SUBTREE_CONTROL: &str = "cgroup.subtree_control";
 const MEMORY_EVENTS: &str = "memory.events";
+const FREEZE: &str = "cgroup.freeze";
+const EVENTS: &str = "cgroup.events";
 const SWAP_MAX: &str = "memory.swap.max";
 /// The controllers whose files `apply` writes.
 const WANTED_CONTROLLERS: [&str; 4] = ["cpu", "cpuset", "memory", "pids"];
@@ -131,6 +133,24 @@ impl CgroupManager for V2Manager {
     fn pids(&self) -> Result<Vec<i32>> {
         let path = self.existing_dir()?.join(PROCS);
         parse_procs(&read_file(&path)?, &path)
+    }
+
+    fn freeze(&self, frozen: bool) -> Result<()> {
+        let dir = self.existing_dir()?;
+        write_file(&dir.join(FREEZE), if frozen { "1" } else { "0" })?;
+        let events = dir.join(EVENTS);
+        let want = u64::from(frozen);
+        wait_until(&events, || {
+            Ok(parse_flat_keyed(&read_file(&events)?, "frozen") == Some(want))
+        })
+    }
+
+    fn is_frozen(&self) -> Result<bool> {
+        let path = self.existing_dir()?.join(FREEZE);
+        if !path.exists() {
+            return Ok(false);
+        }
+        Ok(read_file(&path)?.trim() == "1")
     }
 
     fn oom_kill_count(&self) -> Result<u64> {

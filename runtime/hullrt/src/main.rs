@@ -54,6 +54,41 @@ enum Command {
     },
     /// Run the program of a created container.
     Start { id: String },
+    /// Freeze every process of a running container.
+    Pause { id: String },
+    /// Thaw a paused container.
+    Resume { id: String },
+    /// Change a container's resource limits (from flags, or -r FILE with linux.resources).
+    Update {
+        id: String,
+        /// A linux.resources object (JSON); "-" reads standard input.
+        #[arg(short, long, conflicts_with_all = ["memory", "memory_swap", "pids_limit", "cpu_quota", "cpu_period", "cpu_share", "cpuset_cpus", "cpuset_mems"])]
+        resources: Option<PathBuf>,
+        /// Memory limit: bytes, or e.g. 64m.
+        #[arg(long)]
+        memory: Option<String>,
+        /// Memory plus swap limit; -1 for none.
+        #[arg(long = "memory-swap", allow_hyphen_values = true)]
+        memory_swap: Option<String>,
+        /// Maximum number of processes; -1 for none.
+        #[arg(long = "pids-limit", allow_hyphen_values = true)]
+        pids_limit: Option<i64>,
+        /// CPU CFS quota in microseconds per period; -1 for none.
+        #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+        cpu_quota: Option<i64>,
+        /// CPU CFS period in microseconds.
+        #[arg(long = "cpu-period")]
+        cpu_period: Option<u64>,
+        /// CPU shares (relative weight).
+        #[arg(long = "cpu-share")]
+        cpu_share: Option<u64>,
+        /// CPUs the container may use, e.g. 0-1.
+        #[arg(long = "cpuset-cpus")]
+        cpuset_cpus: Option<String>,
+        /// Memory nodes the container may use.
+        #[arg(long = "cpuset-mems")]
+        cpuset_mems: Option<String>,
+    },
     /// Print a container's OCI state as JSON.
     State { id: String },
     /// Send a signal (default TERM) to a container's init, or with --all to all its processes.
@@ -201,6 +236,43 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Start { id } => {
             container::start::start(&root, &id)?;
+            Ok(0)
+        }
+        Command::Pause { id } => {
+            container::pause::pause(&root, &id)?;
+            Ok(0)
+        }
+        Command::Resume { id } => {
+            container::pause::resume(&root, &id)?;
+            Ok(0)
+        }
+        Command::Update {
+            id,
+            resources,
+            memory,
+            memory_swap,
+            pids_limit,
+            cpu_quota,
+            cpu_period,
+            cpu_share,
+            cpuset_cpus,
+            cpuset_mems,
+        } => {
+            let resources = match resources {
+                Some(file) => container::update::load_resources(&file)?,
+                None => container::update::Limits {
+                    memory,
+                    memory_swap,
+                    pids_limit,
+                    cpu_quota,
+                    cpu_period,
+                    cpu_share,
+                    cpuset_cpus,
+                    cpuset_mems,
+                }
+                .resources()?,
+            };
+            container::update::update(&root, &id, &resources)?;
             Ok(0)
         }
         Command::State { id } => {

@@ -31,6 +31,8 @@ pub enum Status {
     Creating,
     Created,
     Running,
+    /// Running, with every process frozen by `pause` (as runc reports it).
+    Paused,
     Stopped,
 }
 
@@ -40,6 +42,7 @@ impl std::fmt::Display for Status {
             Status::Creating => "creating",
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         })
     }
@@ -71,21 +74,32 @@ pub enum Op {
     Delete,
     ForceDelete,
     Exec,
+    Pause,
+    Resume,
+    Update,
 }
 
 /// The OCI spec's rules: start only a created container, kill only a created or running one,
-/// delete only a stopped one (unless forced), exec only into a running one.
+/// delete only a stopped one (unless forced), exec only into a running one; and runc's for
+/// pause (a running one), resume (a paused one) and update (one that has processes).
 pub fn check_op(op: Op, status: Status) -> std::result::Result<(), &'static str> {
     match (op, status) {
         (Op::Start, Status::Created) => Ok(()),
         (Op::Start, _) => Err("only a created container can be started"),
-        (Op::Kill, Status::Created | Status::Running) => Ok(()),
-        (Op::Kill, _) => Err("only a created or running container can be signalled"),
+        (Op::Kill, Status::Created | Status::Running | Status::Paused) => Ok(()),
+        (Op::Kill, _) => Err("only a created, running or paused container can be signalled"),
         (Op::Delete, Status::Stopped) => Ok(()),
         (Op::Delete, _) => Err("stop it first or use delete --force"),
         (Op::ForceDelete, _) => Ok(()),
         (Op::Exec, Status::Running) => Ok(()),
+        (Op::Exec, Status::Paused) => Err("exec needs a running container: resume it first"),
         (Op::Exec, _) => Err("exec needs a running container"),
+        (Op::Pause, Status::Running) => Ok(()),
+        (Op::Pause, _) => Err("only a running container can be paused"),
+        (Op::Resume, Status::Paused) => Ok(()),
+        (Op::Resume, _) => Err("only a paused container can be resumed"),
+        (Op::Update, Status::Created | Status::Running | Status::Paused) => Ok(()),
+        (Op::Update, _) => Err("only a created, running or paused container can be updated"),
     }
 }
 
@@ -261,7 +275,16 @@ impl Record {
 }
 
 pub fn status_of(dir: &StateDir, record: &Record) -> Status {
-    derive_status(record.phase, record.alive(), dir.fifo().exists())
+    match derive_status(record.phase, record.alive(), dir.fifo().exists()) {
+        Status::Running
+            if crate::cgroups::manager(record.cgroup.clone())
+                .is_frozen()
+                .unwrap_or(false) =>
+        {
+            Status::Paused
+        }
+        other => other,
+    }
 }
 
 pub fn now_rfc3339() -> String {

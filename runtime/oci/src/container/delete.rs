@@ -34,6 +34,10 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
     let cgroup = crate::cgroups::manager(c.record.cgroup.clone());
     if c.status != Status::Stopped {
         let _ = kill(Pid::from_raw(c.record.pid), Signal::SIGKILL);
+        if c.status == Status::Paused {
+            // Frozen tasks act on the SIGKILL only once thawed (cgroup v1 freezer).
+            let _ = cgroup.freeze(false);
+        }
         wait_gone(&c)?;
     }
     // Whatever the init left behind (a container without its own PID namespace can leave

@@ -6,9 +6,11 @@ pub mod exec;
 pub mod features;
 pub mod kill;
 pub mod list;
+pub mod pause;
 pub mod run;
 pub mod start;
 pub mod state;
+pub mod update;
 
 use std::path::{Path, PathBuf};
 
