@@ -12,7 +12,8 @@ use oci_spec::runtime::{LinuxDevice, LinuxDeviceType, Mount, Spec};
 use super::options;
 use crate::cgroups::{CgroupLocation, CgroupVersion};
 use crate::error::{Error, IoContext, Result, SysContext};
-use crate::sys::{fs::secure_join, mount};
+use crate::sys::fs::{fd_path, secure_join, InRoot, Target};
+use crate::sys::mount;
 
 pub struct RootfsPlan<'a> {
     pub spec: &'a Spec,
@@ -39,9 +40,11 @@ pub fn prepare(plan: &RootfsPlan) -> Result<()> {
     // keeps the container's own mounts from propagating anywhere.
     mount::propagation(plan.rootfs, MsFlags::MS_PRIVATE | MsFlags::MS_REC)?;
 
+    // Held open from here: every mount target is made and opened inside it.
+    let root = InRoot::open(plan.rootfs)?;
     let mounts = plan.spec.mounts().clone().unwrap_or_default();
     for m in &mounts {
-        mount_one(plan, m)?;
+        mount_one(plan, &root, m)?;
     }
     let dev_is_bound = mounts
         .iter()
@@ -64,10 +67,15 @@ fn opts(m: &Mount) -> Vec<String> {
     m.options().clone().unwrap_or_default()
 }
 
-fn mount_one(plan: &RootfsPlan, m: &Mount) -> Result<()> {
+/// One of the config's mounts. Its target is made and opened inside the root and the mount
+/// goes onto that descriptor (`/proc/self/fd/N`), so a symlink swapped into the path by a
+/// container sharing a volume cannot send it outside (CVE-2021-30465). What follows the
+/// mount (a read-only remount, propagation) acts on the new mount, opened again inside the
+/// root.
+fn mount_one(plan: &RootfsPlan, root: &InRoot, m: &Mount) -> Result<()> {
     let o = options::parse(&opts(m));
-    let dest = secure_join(plan.rootfs, m.destination())?;
     let typ = m.typ().clone().unwrap_or_default();
+    let on_top = |path: &Path| root.resolve(path);
     if o.bind || typ == "bind" {
         let src = m.source().clone().expect("validated");
         let src = if src.is_absolute() {
@@ -76,26 +84,43 @@ fn mount_one(plan: &RootfsPlan, m: &Mount) -> Result<()> {
             plan.bundle.join(src)
         };
         let meta = fs::metadata(&src).at("bind mount source", &src)?;
-        if meta.is_dir() {
-            fs::create_dir_all(&dest).at("create mount point", &dest)?;
+        let kind = if meta.is_dir() {
+            Target::Dir
         } else {
-            touch(&dest)?;
-        }
-        mount::bind(&src, &dest, o.recursive)?;
+            Target::File
+        };
+        let (target, path) = root.prepare(m.destination(), kind)?;
+        mount::bind(&src, &fd_path(&target), o.recursive)?;
         let extra = o.flags & !MsFlags::MS_REMOUNT;
         if !extra.is_empty() {
-            remount_keeping_locked(&dest, extra)?;
+            remount_keeping_locked(&fd_path(&on_top(&path)?), extra)?;
+        }
+        if !o.propagation.is_empty() {
+            mount::propagation(&fd_path(&on_top(&path)?), o.propagation)?;
         }
     } else if typ == "cgroup" || typ == "cgroup2" {
+        // Made inside the root like every target; the cgroup tree below it is then built by
+        // path (it lies below a mount we just made, not in a volume).
+        let (_, path) = root.prepare(m.destination(), Target::Dir)?;
+        let dest = plan.rootfs.join(path.strip_prefix("/").unwrap_or(&path));
         mount_cgroup(plan, &dest, &o)?;
+        if !o.propagation.is_empty() {
+            mount::propagation(&dest, o.propagation)?;
+        }
     } else {
-        fs::create_dir_all(&dest).at("create mount point", &dest)?;
+        let (target, path) = root.prepare(m.destination(), Target::Dir)?;
         let source = m.source().clone().unwrap_or_else(|| PathBuf::from(&typ));
         let data = o.data_string();
-        mount::mount(Some(&source), &dest, Some(&typ), o.flags, data.as_deref())?;
-    }
-    if !o.propagation.is_empty() {
-        mount::propagation(&dest, o.propagation)?;
+        mount::mount(
+            Some(&source),
+            &fd_path(&target),
+            Some(&typ),
+            o.flags,
+            data.as_deref(),
+        )?;
+        if !o.propagation.is_empty() {
+            mount::propagation(&fd_path(&on_top(&path)?), o.propagation)?;
+        }
     }
     Ok(())
 }
