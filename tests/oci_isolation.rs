@@ -344,3 +344,30 @@ fn bind_mount_with_ro_option_is_read_only_inside_but_host_dir_stays_writable() {
     assert!(!dir.join("new").exists());
     fs::write(dir.join("after"), "x").expect("host dir should stay writable");
 }
+
+#[test]
+fn linux_devices_of_every_type_and_the_devpts_ones_podman_lists() {
+    let ctx = Ctx::new();
+    let b = ctx.bundle();
+    b.edit(|c| {
+        c["linux"]["devices"] = json!([
+            {"path": "/dev/fuse-like", "type": "c", "major": 10, "minor": 229, "fileMode": 0o600},
+            {"path": "/dev/unbuffered", "type": "u", "major": 1, "minor": 3},
+            {"path": "/dev/pipe", "type": "p", "major": 0, "minor": 0},
+            {"path": "/dev/ptmx", "type": "c", "major": 5, "minor": 2},
+            {"path": "/dev/pts/ptmx", "type": "c", "major": 5, "minor": 2}
+        ]);
+        c["linux"]["resources"]["devices"] = json!([{"allow": false, "access": "rwm"}]);
+    });
+    b.sh("test -c /dev/fuse-like && stat -c %a /dev/fuse-like; \
+         test -c /dev/unbuffered && echo x >/dev/unbuffered && echo u-ok; \
+         test -p /dev/pipe && echo p-ok; \
+         test -L /dev/ptmx && echo ptmx-link");
+    let out = must("run", ctx.run(&b));
+    assert_eq!(
+        stdout(&out),
+        "600\nu-ok\np-ok\nptmx-link\n",
+        "{}",
+        describe(&out)
+    );
+}

@@ -253,7 +253,14 @@ fn with_default_device_rules(
     rules.push(rule(Some(5), Some(2))); // /dev/ptmx
     rules.push(rule(Some(136), None)); // /dev/pts/*
     for d in linux.devices().clone().unwrap_or_default() {
+        // A FIFO is no device to the cgroup; `u` (unbuffered) is a character device.
+        let typ = match d.typ() {
+            LinuxDeviceType::P => continue,
+            LinuxDeviceType::U => LinuxDeviceType::C,
+            t => t,
+        };
         let mut r: LinuxDeviceCgroup = (&d).into();
+        r.set_typ(Some(typ));
         r.set_access(Some("rwm".to_string()));
         rules.push(r);
     }

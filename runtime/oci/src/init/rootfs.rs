@@ -6,7 +6,7 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
 use nix::mount::MsFlags;
-use nix::sys::stat::{makedev, mknod, Mode, SFlag};
+use nix::sys::stat::{makedev, Mode, SFlag};
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceType, Mount, Spec};
 
 use super::options;
@@ -53,12 +53,12 @@ pub fn prepare(plan: &RootfsPlan) -> Result<()> {
         let dev = secure_join(plan.rootfs, Path::new("/dev"))?;
         fs::create_dir_all(&dev).at("create", &dev)?;
         for d in default_devices() {
-            make_device(plan, &d)?;
+            make_device(plan, &root, &d)?;
         }
         dev_symlinks(&dev)?;
     }
     for d in linux.devices().clone().unwrap_or_default() {
-        make_device(plan, &d)?;
+        make_device(plan, &root, &d)?;
     }
     Ok(())
 }
@@ -235,16 +235,6 @@ fn mount_cgroup(plan: &RootfsPlan, dest: &Path, o: &options::MountOptions) -> Re
     }
 }
 
-fn touch(path: &Path) -> Result<()> {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).at("create", parent)?;
-    }
-    if !path.exists() {
-        fs::File::create(path).at("create mount point", path)?;
-    }
-    Ok(())
-}
-
 fn dev(path: &str, major: i64, minor: i64) -> LinuxDevice {
     let mut d = LinuxDevice::default();
     d.set_path(PathBuf::from(path));
@@ -267,16 +257,18 @@ pub fn default_devices() -> Vec<LinuxDevice> {
     ]
 }
 
-/// mknod as the config says; inside a user namespace mknod is not allowed, so bind-mount the
-/// host's node instead (as runc does).
-fn make_device(plan: &RootfsPlan, d: &LinuxDevice) -> Result<()> {
-    let dest = secure_join(plan.rootfs, d.path())?;
-    if let Some(parent) = dest.parent() {
-        fs::create_dir_all(parent).at("create", parent)?;
+/// mknod as the config says, below the device's directory opened inside the root; inside a
+/// user namespace mknod is not allowed, so bind-mount the host's node instead (as runc does).
+/// `/dev/ptmx` and `/dev/pts/*` are the devpts mount's own (ptmx becomes a link to
+/// `pts/ptmx`), so a config that lists them (podman's `--privileged` does) is not an error.
+fn make_device(plan: &RootfsPlan, root: &InRoot, d: &LinuxDevice) -> Result<()> {
+    let path = d.path();
+    if path == Path::new("/dev/ptmx") || path.starts_with("/dev/pts") {
+        return Ok(());
     }
     if plan.in_user_ns {
-        touch(&dest)?;
-        return mount::bind(d.path(), &dest, false);
+        let (target, _) = root.prepare(path, Target::File)?;
+        return mount::bind(path, &fd_path(&target), false);
     }
     let kind = match d.typ() {
         LinuxDeviceType::C | LinuxDeviceType::U => SFlag::S_IFCHR,
@@ -288,19 +280,34 @@ fn make_device(plan: &RootfsPlan, d: &LinuxDevice) -> Result<()> {
             })
         }
     };
-    let _ = fs::remove_file(&dest);
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(Error::Unsupported(format!(
+            "linux.devices {}: not a device path",
+            path.display()
+        )));
+    };
+    let (dir, _) = root.prepare(parent, Target::Dir)?;
+    let _ = nix::unistd::unlinkat(&dir, name, nix::unistd::UnlinkatFlags::NoRemoveDir);
     let mode = Mode::from_bits_truncate(d.file_mode().unwrap_or(0o666) & 0o7777);
-    mknod(
-        &dest,
+    nix::sys::stat::mknodat(
+        &dir,
+        name,
         kind,
         mode,
         makedev(d.major() as u64, d.minor() as u64),
     )
-    .ctx(|| format!("mknod {}", dest.display()))?;
+    .ctx(|| format!("mknod {}", path.display()))?;
     let uid = d.uid().map(nix::unistd::Uid::from_raw);
     let gid = d.gid().map(nix::unistd::Gid::from_raw);
     if uid.is_some() || gid.is_some() {
-        nix::unistd::chown(&dest, uid, gid).ctx(|| format!("chown {}", dest.display()))?;
+        nix::unistd::fchownat(
+            &dir,
+            name,
+            uid,
+            gid,
+            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+        )
+        .ctx(|| format!("chown {}", path.display()))?;
     }
     Ok(())
 }
