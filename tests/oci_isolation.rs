@@ -371,3 +371,16 @@ fn linux_devices_of_every_type_and_the_devpts_ones_podman_lists() {
         describe(&out)
     );
 }
+
+#[test]
+fn every_rootfs_propagation_mode_runs() {
+    // "shared" made pivot_root fail with EINVAL (the rootfs's parent mount was shared).
+    let ctx = Ctx::new();
+    for propagation in ["shared", "rshared", "slave", "rslave", "private"] {
+        let b = ctx.bundle();
+        b.edit(|c| c["linux"]["rootfsPropagation"] = json!(propagation));
+        b.sh("echo up");
+        let out = must(propagation, ctx.run(&b));
+        assert_eq!(stdout(&out), "up\n", "{propagation}: {}", describe(&out));
+    }
+}

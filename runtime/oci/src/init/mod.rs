@@ -180,6 +180,7 @@ fn container_init(
     }
 
     rootfs::pivot(&ctx.rootfs)?;
+    rootfs::root_propagation(spec)?;
     rootfs::finish(spec)?;
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
 

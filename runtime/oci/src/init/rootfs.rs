@@ -34,6 +34,12 @@ pub fn prepare(plan: &RootfsPlan) -> Result<()> {
         Some(p) => options::propagation(p).expect("validated") | MsFlags::MS_REC,
     };
     mount::propagation(Path::new("/"), prop)?;
+    // pivot_root refuses a new root whose parent mount is shared (rootfsPropagation "shared"
+    // makes every mount so): the parent alone goes private, as runc does; the container's
+    // root gets the asked propagation back after pivot_root.
+    if let Some(parent) = parent_mount(plan.rootfs) {
+        mount::propagation(&parent, MsFlags::MS_PRIVATE)?;
+    }
     // pivot_root needs the new root to be a mount point.
     mount::bind(plan.rootfs, plan.rootfs, true)?;
     // A shared mount as the new root's parent makes pivot_root fail; a private rootfs mount
@@ -330,6 +336,29 @@ fn dev_symlinks(dev: &Path) -> Result<()> {
 }
 
 /// Swap the root: afterwards `/` is the rootfs and the host's tree is gone from this namespace.
+/// The mount point below which `path` lies (the longest one that is a prefix of it).
+fn parent_mount(path: &Path) -> Option<PathBuf> {
+    crate::cgroups::mountinfo::read()
+        .ok()?
+        .into_iter()
+        .map(|m| m.mount_point)
+        .filter(|p| path.starts_with(p))
+        .max_by_key(|p| p.components().count())
+}
+
+/// After pivot_root: the root gets the propagation the config asks for (`shared`, `slave`,
+/// `unbindable`; none or `private` keeps the default).
+pub fn root_propagation(spec: &Spec) -> Result<()> {
+    let linux = spec.linux().as_ref().expect("validated");
+    match linux.rootfs_propagation().as_deref() {
+        None | Some("") | Some("private") | Some("rprivate") => Ok(()),
+        Some(p) => mount::propagation(
+            Path::new("/"),
+            options::propagation(p).expect("validated") | MsFlags::MS_REC,
+        ),
+    }
+}
+
 pub fn pivot(rootfs: &Path) -> Result<()> {
     nix::unistd::chdir(rootfs).ctx(|| format!("chdir {}", rootfs.display()))?;
     // pivot_root(".", ".") stacks the old root on top of the new one; unmounting "." then
