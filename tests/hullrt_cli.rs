@@ -252,6 +252,23 @@ fn an_existing_empty_cgroup_is_joined_and_a_busy_one_refused() {
 }
 
 #[test]
+fn an_idmapped_mount_is_refused_by_name() {
+    let ctx = Ctx::hullrt();
+    let b = ctx.bundle();
+    let dir = b.host_dir("data");
+    b.edit(|c| {
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/data", "type": "bind",
+            "source": dir.to_str().unwrap(), "options": ["rbind", "idmap"]
+        }))
+    });
+    let before = ctx.snapshot();
+    let out = ctx.create(&b);
+    assert_one_line_error(&out, "options idmap (idmapped mounts) is not supported");
+    assert_no_leaks(&before, &ctx.snapshot());
+}
+
+#[test]
 fn a_seccomp_action_hullrt_cannot_honour_is_refused_by_name() {
     let ctx = Ctx::hullrt();
     let b = ctx.bundle();

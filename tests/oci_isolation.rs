@@ -384,3 +384,49 @@ fn every_rootfs_propagation_mode_runs() {
         assert_eq!(stdout(&out), "up\n", "{propagation}: {}", describe(&out));
     }
 }
+
+#[test]
+fn tmpcopyup_starts_the_tmpfs_with_the_directorys_content() {
+    let ctx = Ctx::new();
+    let b = ctx.bundle();
+    let seed = b.rootfs().join("seeded");
+    fs::create_dir_all(seed.join("sub")).unwrap();
+    fs::write(seed.join("sub/file"), "from the image\n").unwrap();
+    std::os::unix::fs::symlink("sub/file", seed.join("link")).unwrap();
+    b.edit(|c| {
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/seeded", "type": "tmpfs", "source": "tmpfs",
+            "options": ["nosuid", "nodev", "mode=755", "tmpcopyup"]
+        }))
+    });
+    b.sh("cat /seeded/link; echo new >/seeded/sub/file; awk '$5 == \"/seeded\" { print $9 }' /proc/self/mountinfo");
+    let out = must("run", ctx.run(&b));
+    assert_eq!(
+        stdout(&out),
+        "from the image\ntmpfs\n",
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(
+        fs::read_to_string(seed.join("sub/file")).unwrap(),
+        "from the image\n",
+        "the write must land in the tmpfs, not the rootfs"
+    );
+}
+
+#[test]
+fn rro_makes_a_bind_and_the_mounts_below_it_read_only() {
+    let ctx = Ctx::new();
+    let b = ctx.bundle();
+    let dir = b.host_dir("data");
+    b.edit(|c| {
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/data", "type": "bind",
+            "source": dir.to_str().unwrap(), "options": ["rbind", "rro"]
+        }))
+    });
+    b.sh("touch /data/x 2>/dev/null && echo writable || echo read-only");
+    let out = must("run", ctx.run(&b));
+    assert_eq!(stdout(&out), "read-only\n", "{}", describe(&out));
+    assert!(!dir.join("x").exists());
+}

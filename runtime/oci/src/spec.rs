@@ -404,6 +404,14 @@ fn validate_mounts(spec: &Spec) -> std::result::Result<(), SpecError> {
         if m.uid_mappings().is_some() || m.gid_mappings().is_some() {
             return refuse(&format!("mounts[{i}].uidMappings (idmapped mounts)"));
         }
+        if let Some(o) = m
+            .options()
+            .iter()
+            .flatten()
+            .find(|o| *o == "idmap" || *o == "ridmap")
+        {
+            return refuse(&format!("mounts[{i}].options {o} (idmapped mounts)"));
+        }
         let bind = m
             .options()
             .as_ref()

@@ -10,6 +10,12 @@ pub struct MountOptions {
     pub data: Vec<String>,
     pub bind: bool,
     pub recursive: bool,
+    /// `tmpcopyup`: the new tmpfs starts with a copy of what the directory held.
+    pub copy_up: bool,
+    /// The `r*` options (`rro`, `rnosuid`, ...): mount_setattr(2) attributes set and cleared
+    /// on the mount and every mount below it.
+    pub attr_set: u64,
+    pub attr_clear: u64,
 }
 
 impl MountOptions {
@@ -25,6 +31,9 @@ pub fn parse(options: &[String]) -> MountOptions {
         data: Vec::new(),
         bind: false,
         recursive: false,
+        copy_up: false,
+        attr_set: 0,
+        attr_clear: 0,
     };
     for opt in options {
         let (set, clear) = match opt.as_str() {
@@ -55,6 +64,22 @@ pub fn parse(options: &[String]) -> MountOptions {
                 out.bind = true;
                 continue;
             }
+            "tmpcopyup" => {
+                out.copy_up = true;
+                continue;
+            }
+            "rro" | "rrw" | "rnosuid" | "rsuid" | "rnodev" | "rdev" | "rnoexec" | "rexec"
+            | "rnoatime" | "ratime" | "rnodiratime" | "rdiratime" => {
+                let (attr, set) = recursive_attr(opt);
+                if set {
+                    out.attr_set |= attr;
+                    out.attr_clear &= !attr;
+                } else {
+                    out.attr_clear |= attr;
+                    out.attr_set &= !attr;
+                }
+                continue;
+            }
             "rbind" => {
                 out.bind = true;
                 out.recursive = true;
@@ -74,6 +99,25 @@ pub fn parse(options: &[String]) -> MountOptions {
         out.flags &= !clear;
     }
     out
+}
+
+/// The mount_setattr(2) attribute of an `r*` option, and whether the option sets it.
+fn recursive_attr(opt: &str) -> (u64, bool) {
+    match opt {
+        "rro" => (libc::MOUNT_ATTR_RDONLY, true),
+        "rrw" => (libc::MOUNT_ATTR_RDONLY, false),
+        "rnosuid" => (libc::MOUNT_ATTR_NOSUID, true),
+        "rsuid" => (libc::MOUNT_ATTR_NOSUID, false),
+        "rnodev" => (libc::MOUNT_ATTR_NODEV, true),
+        "rdev" => (libc::MOUNT_ATTR_NODEV, false),
+        "rnoexec" => (libc::MOUNT_ATTR_NOEXEC, true),
+        "rexec" => (libc::MOUNT_ATTR_NOEXEC, false),
+        "rnoatime" => (libc::MOUNT_ATTR_NOATIME, true),
+        "ratime" => (libc::MOUNT_ATTR_NOATIME, false),
+        "rnodiratime" => (libc::MOUNT_ATTR_NODIRATIME, true),
+        "rdiratime" => (libc::MOUNT_ATTR_NODIRATIME, false),
+        _ => (0, true),
+    }
 }
 
 /// `rslave` → MS_SLAVE|MS_REC and so on; None for anything else.
@@ -113,6 +157,15 @@ mod tests {
         assert!(o.bind && o.recursive);
         assert_eq!(o.propagation, MsFlags::MS_PRIVATE | MsFlags::MS_REC);
         assert!(o.flags.is_empty());
+    }
+
+    #[test]
+    fn copy_up_and_recursive_attributes_are_not_mount_data() {
+        let o = p(&["tmpcopyup", "rro", "rnosuid", "mode=755", "rrw"]);
+        assert!(o.copy_up);
+        assert_eq!(o.attr_set, libc::MOUNT_ATTR_NOSUID);
+        assert_eq!(o.attr_clear, libc::MOUNT_ATTR_RDONLY);
+        assert_eq!(o.data_string().as_deref(), Some("mode=755"));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use oci_spec::runtime::{LinuxDevice, LinuxDeviceType, Mount, Spec};
 use super::options;
 use crate::cgroups::{CgroupLocation, CgroupVersion};
 use crate::error::{Error, IoContext, Result, SysContext};
-use crate::sys::fs::{fd_path, secure_join, InRoot, Target};
+use crate::sys::fs::{copy_tree, fd_path, secure_join, InRoot, Target};
 use crate::sys::mount;
 
 pub struct RootfsPlan<'a> {
@@ -104,6 +104,9 @@ fn mount_one(plan: &RootfsPlan, root: &InRoot, m: &Mount) -> Result<()> {
         if !o.propagation.is_empty() {
             mount::propagation(&fd_path(&on_top(&path)?), o.propagation)?;
         }
+        if o.attr_set | o.attr_clear != 0 {
+            mount::set_attr_recursive(&on_top(&path)?, o.attr_set, o.attr_clear)?;
+        }
     } else if typ == "cgroup" || typ == "cgroup2" {
         // Made inside the root like every target; the cgroup tree below it is then built by
         // path (it lies below a mount we just made, not in a volume).
@@ -124,9 +127,23 @@ fn mount_one(plan: &RootfsPlan, root: &InRoot, m: &Mount) -> Result<()> {
             o.flags,
             data.as_deref(),
         )?;
+        if o.copy_up {
+            if typ != "tmpfs" {
+                return Err(Error::Unsupported(format!(
+                    "mounts {}: tmpcopyup needs type tmpfs, not {typ:?}",
+                    m.destination().display()
+                )));
+            }
+            // `target` still names the directory under the new tmpfs.
+            copy_tree(&fd_path(&target), &fd_path(&on_top(&path)?))?;
+        }
         if !o.propagation.is_empty() {
             mount::propagation(&fd_path(&on_top(&path)?), o.propagation)?;
         }
+        if o.attr_set | o.attr_clear != 0 {
+            mount::set_attr_recursive(&on_top(&path)?, o.attr_set, o.attr_clear)?;
+        }
+        return Ok(());
     }
     Ok(())
 }

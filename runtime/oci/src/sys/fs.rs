@@ -155,6 +155,39 @@ impl InRoot {
     }
 }
 
+/// Copy the tree below `from` into `to` (both existing directories): directories, regular
+/// files and symlinks with their modes and owners; links are copied as links, never followed.
+/// For `tmpcopyup`, `from` is the directory under the new tmpfs, reached through a descriptor.
+pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    use std::os::unix::fs::{lchown, MetadataExt, PermissionsExt};
+    let entries = std::fs::read_dir(from).map_err(|e| Error::io("read directory", from, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("read directory", from, e))?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        let meta = std::fs::symlink_metadata(&src).map_err(|e| Error::io("stat", &src, e))?;
+        let kind = meta.file_type();
+        if kind.is_dir() {
+            std::fs::create_dir(&dst).map_err(|e| Error::io("create directory", &dst, e))?;
+            copy_tree(&src, &dst)?;
+        } else if kind.is_symlink() {
+            let target = std::fs::read_link(&src).map_err(|e| Error::io("read link", &src, e))?;
+            std::os::unix::fs::symlink(&target, &dst)
+                .map_err(|e| Error::io("create symlink", &dst, e))?;
+        } else if kind.is_file() {
+            std::fs::copy(&src, &dst).map_err(|e| Error::io("copy to", &dst, e))?;
+        } else {
+            continue; // device nodes, FIFOs, sockets: not carried into a tmpfs
+        }
+        lchown(&dst, Some(meta.uid()), Some(meta.gid()))
+            .map_err(|e| Error::io("chown", &dst, e))?;
+        if !kind.is_symlink() {
+            std::fs::set_permissions(&dst, std::fs::Permissions::from_mode(meta.mode() & 0o7777))
+                .map_err(|e| Error::io("chmod", &dst, e))?;
+        }
+    }
+    Ok(())
+}
+
 /// The `/proc/self/fd/N` path of a descriptor: what mount(2) takes to act on exactly it.
 pub fn fd_path(fd: &OwnedFd) -> PathBuf {
     PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))

@@ -66,6 +66,32 @@ pub fn flag_names(flags: MsFlags) -> String {
     }
 }
 
+/// Set and clear mount attributes (MOUNT_ATTR_*) on the mount `fd` is the root of and on every
+/// mount below it (mount_setattr(2) with AT_RECURSIVE): the `rro`-style options.
+pub fn set_attr_recursive(fd: &std::os::fd::OwnedFd, set: u64, clear: u64) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let attr = libc::mount_attr {
+        attr_set: set,
+        attr_clr: clear,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: mount_setattr on a descriptor we hold, with an empty path and a sized struct.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH | libc::AT_RECURSIVE,
+            &attr as *const libc::mount_attr,
+            std::mem::size_of::<libc::mount_attr>(),
+        )
+    };
+    nix::errno::Errno::result(rc)
+        .map(drop)
+        .ctx(|| format!("mount_setattr (set {set:#x}, clear {clear:#x}) recursively"))
+}
+
 /// Change the propagation of a mount (MS_PRIVATE, MS_SLAVE, ... possibly with MS_REC).
 pub fn propagation(target: &Path, flags: MsFlags) -> Result<()> {
     nix::mount::mount(None::<&str>, target, None::<&str>, flags, None::<&str>).ctx(|| {
