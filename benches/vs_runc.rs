@@ -90,8 +90,37 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
 
-    let bundle = Bundle::new(NAME, &["/bin/true"]);
     let runtimes = [Runtime::new(hullrt), Runtime::new(runc)];
+    let profile = common::default_seccomp_profile();
+    if profile.is_none() {
+        println!(
+            "{NAME}: no /usr/share/containers/seccomp.json (apt-get install \
+             golang-github-containers-common): comparing without a seccomp profile only"
+        );
+    }
+    for (label, seccomp) in [
+        ("no seccomp", None),
+        ("default seccomp profile", profile.as_ref()),
+    ] {
+        if label != "no seccomp" && seccomp.is_none() {
+            continue;
+        }
+        if let Err(code) = compare(&runtimes, label, seccomp, n, bench_mode) {
+            return code;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// N interleaved runs of each runtime with one bundle; prints the medians and their ratio.
+fn compare(
+    runtimes: &[Runtime; 2],
+    label: &str,
+    seccomp: Option<&serde_json::Value>,
+    n: usize,
+    bench_mode: bool,
+) -> Result<(), ExitCode> {
+    let bundle = Bundle::with_seccomp(NAME, &["/bin/true"], seccomp);
     let mut times: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
     let warmup = if bench_mode { 2 } else { 0 };
     for i in 0..warmup + n {
@@ -102,8 +131,8 @@ fn main() -> ExitCode {
                 Ok(t) if i >= warmup => times[k].push(t),
                 Ok(_) => {}
                 Err(e) => {
-                    eprintln!("{NAME}: {e}");
-                    return ExitCode::FAILURE;
+                    eprintln!("{NAME}: {label}: {e}");
+                    return Err(ExitCode::FAILURE);
                 }
             }
         }
@@ -111,8 +140,10 @@ fn main() -> ExitCode {
     drop(bundle);
 
     if !bench_mode {
-        println!("{NAME}: ok (smoke test: one run each; `cargo bench --bench {NAME}` compares)");
-        return ExitCode::SUCCESS;
+        println!(
+            "{NAME}: {label}: ok (smoke test: one run each; `cargo bench --bench {NAME}` compares)"
+        );
+        return Ok(());
     }
     let labels: Vec<String> = runtimes.iter().map(Runtime::name).collect();
     let labels = if labels[0] == labels[1] {
@@ -120,7 +151,9 @@ fn main() -> ExitCode {
     } else {
         labels
     };
-    println!("{NAME}: `run` of a busybox /bin/true container, {n} runs each, interleaved");
+    println!(
+        "{NAME}: `run` of a busybox /bin/true container ({label}), {n} runs each, interleaved"
+    );
     let mut medians = [0.0; 2];
     for k in 0..2 {
         times[k].sort();
@@ -149,7 +182,7 @@ fn main() -> ExitCode {
         labels[1],
         medians[0] / medians[1]
     );
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 /// `run --bundle B ID` to the end; its wall time. Removes the container if it is left behind.

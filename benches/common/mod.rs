@@ -73,13 +73,21 @@ pub struct Bundle {
 
 impl Bundle {
     pub fn new(tag: &str, args: &[&str]) -> Bundle {
+        Bundle::with_seccomp(tag, args, None)
+    }
+
+    /// A bundle whose config carries `linux.seccomp` (an OCI seccomp object) when given.
+    pub fn with_seccomp(tag: &str, args: &[&str], seccomp: Option<&Value>) -> Bundle {
         let dir = tempfile::Builder::new()
             .prefix("hull-bench-")
             .tempdir()
             .expect("cannot create a temporary bundle directory");
         build_rootfs(&dir.path().join("rootfs"));
         let cgroup = format!("{}-{tag}", cgroup_prefix());
-        let config = config(args, &cgroup);
+        let mut config = config(args, &cgroup);
+        if let Some(s) = seccomp {
+            config["linux"]["seccomp"] = s.clone();
+        }
         fs::write(
             dir.path().join("config.json"),
             serde_json::to_vec_pretty(&config).unwrap(),
@@ -97,6 +105,67 @@ impl Drop for Bundle {
     fn drop(&mut self) {
         remove_cgroups_named(&self.cgroup);
     }
+}
+
+/// The container tools' default seccomp profile as Debian installs it
+/// (golang-github-containers-common, the profile podman uses, in Docker's format), turned into
+/// the OCI `linux.seccomp` object a runtime receives for a container with the default
+/// capabilities on x86-64: rules are kept when their `includes` and `excludes` (capabilities,
+/// architectures) select them. None when the file is not installed.
+pub fn default_seccomp_profile() -> Option<Value> {
+    let text = fs::read_to_string("/usr/share/containers/seccomp.json").ok()?;
+    let profile: Value = serde_json::from_str(&text).ok()?;
+    let caps = [
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_FOWNER",
+        "CAP_FSETID",
+        "CAP_KILL",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_SETFCAP",
+        "CAP_SETGID",
+        "CAP_SETPCAP",
+        "CAP_SETUID",
+        "CAP_SYS_CHROOT",
+    ];
+    let listed = |v: &Value, key: &str| -> Vec<String> {
+        v[key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut syscalls = Vec::new();
+    for s in profile["syscalls"].as_array()? {
+        let (inc, exc) = (&s["includes"], &s["excludes"]);
+        let inc_arches = listed(inc, "arches");
+        let inc_caps = listed(inc, "caps");
+        let exc_arches = listed(exc, "arches");
+        let exc_caps = listed(exc, "caps");
+        let selected = (inc_arches.is_empty() || inc_arches.iter().any(|a| a == "amd64"))
+            && inc_caps.iter().all(|c| caps.contains(&c.as_str()))
+            && !exc_arches.iter().any(|a| a == "amd64")
+            && !exc_caps.iter().any(|c| caps.contains(&c.as_str()));
+        if selected {
+            let mut rule = json!({"names": s["names"], "action": s["action"]});
+            if !s["errnoRet"].is_null() {
+                rule["errnoRet"] = s["errnoRet"].clone();
+            }
+            if s["args"].as_array().is_some_and(|a| !a.is_empty()) {
+                rule["args"] = s["args"].clone();
+            }
+            syscalls.push(rule);
+        }
+    }
+    Some(json!({
+        "defaultAction": profile["defaultAction"],
+        "defaultErrnoRet": profile["defaultErrnoRet"],
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": syscalls
+    }))
 }
 
 /// Every cgroup of this bench process starts with this.

@@ -11,6 +11,7 @@
 //! `process.noNewPrivileges` decides that.
 
 use std::collections::HashSet;
+use std::path::Path;
 
 use libseccomp::{
     ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
@@ -31,12 +32,15 @@ const ARGS: usize = 6;
 pub struct SeccompError {
     what: String,
     #[source]
-    source: libseccomp::error::SeccompError,
+    source: Box<dyn std::error::Error + Send + Sync>,
 }
 
 fn lib(what: impl Into<String>) -> impl FnOnce(libseccomp::error::SeccompError) -> SeccompError {
     let what = what.into();
-    move |source| SeccompError { what, source }
+    move |source| SeccompError {
+        what,
+        source: Box::new(source),
+    }
 }
 
 /// The checks that need no kernel: what hullrt cannot honour is refused by name.
@@ -175,9 +179,120 @@ pub fn compile(s: &LinuxSeccomp) -> Result<ScmpFilterContext, SeccompError> {
     Ok(f)
 }
 
-/// Load the filter into the calling process (it is inherited across execve and fork).
-pub fn load(f: &ScmpFilterContext) -> Result<(), SeccompError> {
-    f.load().map_err(lib("load the filter"))
+/// A compiled filter: the BPF instructions libseccomp generated and the seccomp(2) flags to
+/// load them with. Built by the runtime before it forks, so the container's process only
+/// loads it (and a cached one is not compiled again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    bpf: Vec<u8>,
+    flags: u32,
+}
+
+/// Compile the config's filter to BPF.
+pub fn compile_program(s: &LinuxSeccomp) -> Result<Program, SeccompError> {
+    let f = compile(s)?;
+    // libseccomp 2.5 exports to a descriptor only: an anonymous file, read back.
+    let bpf = (|| -> std::io::Result<Vec<u8>> {
+        let mut file = tempfile::tempfile()?;
+        f.export_bpf(&file).map_err(std::io::Error::other)?;
+        let mut bpf = Vec::new();
+        std::io::Seek::rewind(&mut file)?;
+        std::io::Read::read_to_end(&mut file, &mut bpf)?;
+        Ok(bpf)
+    })()
+    .map_err(|e| SeccompError {
+        what: "export the filter".into(),
+        source: Box::new(e),
+    })?;
+    let mut flags = 0;
+    for flag in s.flags().iter().flatten() {
+        flags |= match flag {
+            Flag::SeccompFilterFlagTsync => libc::SECCOMP_FILTER_FLAG_TSYNC,
+            Flag::SeccompFilterFlagLog => libc::SECCOMP_FILTER_FLAG_LOG,
+            Flag::SeccompFilterFlagSpecAllow => libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+            // Refused by `validate`.
+            Flag::SeccompFilterFlagWaitKillableRecv => 0,
+        } as u32;
+    }
+    Ok(Program { bpf, flags })
+}
+
+/// Where compiled filters are kept below a runtime root: a name no container id can have.
+pub fn cache_dir(root: &Path) -> std::path::PathBuf {
+    root.join("@seccomp-cache")
+}
+
+/// The compiled filter for `s`, from `cache` (a directory of programs named by a hash of the
+/// profile, the libseccomp version and the architecture) when it was compiled before; else
+/// compiled and added to it. A cache that cannot be read or written only costs the compile.
+pub fn cached_program(s: &LinuxSeccomp, cache: &Path) -> Result<Program, SeccompError> {
+    use sha2::{Digest, Sha256};
+    let version = libseccomp::ScmpVersion::current()
+        .map(|v| format!("{}.{}.{}", v.major, v.minor, v.micro))
+        .unwrap_or_default();
+    let mut h = Sha256::new();
+    h.update(serde_json::to_vec(s).unwrap_or_default());
+    h.update(version.as_bytes());
+    h.update(std::env::consts::ARCH.as_bytes());
+    let name: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let file = cache.join(format!("{name}.bpf"));
+    if let Ok(bytes) = std::fs::read(&file) {
+        if let Some(p) = Program::from_bytes(&bytes) {
+            return Ok(p);
+        }
+    }
+    let program = compile_program(s)?;
+    let _ = program.store(cache, &file);
+    Ok(program)
+}
+
+impl Program {
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut out = self.flags.to_le_bytes().to_vec();
+        out.extend_from_slice(&self.bpf);
+        out
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Option<Program> {
+        let (flags, bpf) = bytes.split_first_chunk::<4>()?;
+        (!bpf.is_empty() && bpf.len() % 8 == 0).then(|| Program {
+            bpf: bpf.to_vec(),
+            flags: u32::from_le_bytes(*flags),
+        })
+    }
+
+    /// Write atomically; the cache keeps at most 64 programs (it is emptied beyond that).
+    fn store(&self, cache: &Path, file: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(cache)?;
+        if std::fs::read_dir(cache)?.count() >= 64 {
+            for e in std::fs::read_dir(cache)?.flatten() {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        let mut tmp = tempfile::NamedTempFile::new_in(cache)?;
+        std::io::Write::write_all(&mut tmp, &self.to_bytes())?;
+        tmp.persist(file).map(drop).map_err(|e| e.error)
+    }
+
+    /// Load the program into the calling thread (with TSYNC, every thread) with seccomp(2).
+    pub fn load(&self) -> Result<(), crate::error::Error> {
+        let prog = libc::sock_fprog {
+            len: (self.bpf.len() / 8) as u16,
+            filter: self.bpf.as_ptr() as *mut libc::sock_filter,
+        };
+        // SAFETY: seccomp with a pointer to a program that lives until the call returns.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                libc::SECCOMP_SET_MODE_FILTER,
+                self.flags,
+                &prog as *const libc::sock_fprog,
+            )
+        };
+        nix::errno::Errno::result(rc)
+            .map(drop)
+            .map_err(|e| crate::error::Error::sys("linux.seccomp: load the filter", e))
+    }
 }
 
 #[cfg(test)]
@@ -226,6 +341,12 @@ mod tests {
         validate(&fine).unwrap();
         // Unknown names are skipped; a rule equal to the default action is dropped.
         compile(&fine).unwrap();
+        // Compiled once, then read from the cache.
+        let cache = tempfile::tempdir().unwrap();
+        let first = cached_program(&fine, cache.path()).unwrap();
+        assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 1);
+        assert_eq!(cached_program(&fine, cache.path()).unwrap(), first);
+        assert_eq!(Program::from_bytes(&first.to_bytes()), Some(first));
     }
 
     #[test]

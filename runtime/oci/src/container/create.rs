@@ -127,6 +127,11 @@ fn build(
         rootfs: bundle.rootfs.clone(),
         fifo: dir.fifo(),
         report: dir.report(),
+        seccomp: linux
+            .seccomp()
+            .as_ref()
+            .map(|s| crate::seccomp::cached_program(s, &crate::seccomp::cache_dir(&opts.root)))
+            .transpose()?,
         cgroup: location.clone(),
         console: opts
             .console

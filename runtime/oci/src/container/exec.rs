@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use nix::unistd::{ForkResult, Pid};
-use oci_spec::runtime::{LinuxNamespaceType, LinuxSeccomp, Process};
+use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 use super::Container;
 use crate::error::{Error, Result};
@@ -49,7 +49,12 @@ pub fn exec(root: &std::path::Path, id: &str, opts: ExecOptions) -> Result<i32> 
     let c = Container::load(root, id)?;
     c.require(Op::Exec)?;
     let spec = c.dir.load_config()?;
-    let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().clone());
+    let seccomp = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref())
+        .map(|s| crate::seccomp::cached_program(s, &crate::seccomp::cache_dir(root)))
+        .transpose()?;
     let proc_ = match opts.process.clone() {
         Some(p) => p,
         None => with_flags(spec.process().clone().expect("validated at create"), &opts)?,
@@ -139,7 +144,7 @@ fn exec_process(
     c: &Container,
     id: &str,
     proc_: Process,
-    seccomp: Option<LinuxSeccomp>,
+    seccomp: Option<crate::seccomp::Program>,
     opts: &ExecOptions,
 ) -> Result<i32> {
     let pid = c.record.pid;
@@ -271,7 +276,7 @@ fn exec_process(
 
 /// The exec'd process: default signal dispositions and the config's rlimits (an exec does not
 /// inherit the init's), then the path every container process ends with.
-fn exec_in_container(p: &Process, seccomp: Option<&LinuxSeccomp>) -> Error {
+fn exec_in_container(p: &Process, seccomp: Option<&crate::seccomp::Program>) -> Error {
     signals::reset();
     if let Err(e) = setup::set_rlimits(&p.rlimits().clone().unwrap_or_default()) {
         return e;

@@ -33,6 +33,8 @@ pub struct InitContext {
     pub fifo: PathBuf,
     /// Where the init reports a failure after `start` (see `container::start`).
     pub report: PathBuf,
+    /// linux.seccomp compiled by `create` before it forked.
+    pub seccomp: Option<crate::seccomp::Program>,
     pub cgroup: CgroupLocation,
     /// The pty slave when process.terminal is set.
     pub console: Option<OwnedFd>,
@@ -214,7 +216,7 @@ fn container_init(
     // run the poststart hooks "after the user-specified process is executed". Past this point
     // `create` is gone and nobody reads the sync socket: a failure is written to the report
     // file, which `start` reads when the fifo closes without an exec.
-    let failure = after_start(spec, process, &program, &state_json);
+    let failure = after_start(spec, ctx.seccomp.as_ref(), process, &program, &state_json);
     let text = match &failure {
         Error::Exec { reason, .. } => reason.clone(),
         other => other.to_string(),
@@ -238,6 +240,7 @@ fn container_init(
 /// process's own settings and the execve. Returns only the failure.
 fn after_start(
     spec: &Spec,
+    seccomp: Option<&crate::seccomp::Program>,
     process: &oci_spec::runtime::Process,
     program: &std::path::Path,
     state_json: &str,
@@ -256,7 +259,6 @@ fn after_start(
     if !process.cwd().exists() {
         let _ = std::fs::create_dir_all(process.cwd());
     }
-    let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
     process::become_and_exec(process, program, seccomp)
 }
 

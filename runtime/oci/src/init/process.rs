@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use caps::{CapSet, Capability as Cap, CapsHashSet};
 use nix::unistd::{Gid, Uid};
-use oci_spec::runtime::{Capabilities, LinuxCapabilities, LinuxSeccomp, PosixRlimit, Process};
+use oci_spec::runtime::{Capabilities, LinuxCapabilities, PosixRlimit, Process};
 
 use crate::error::{Error, Result, SysContext};
 use crate::sys;
@@ -76,9 +76,12 @@ pub fn resolve_program(p: &Process) -> Result<PathBuf> {
 /// The seccomp filter, when the config has one, is loaded as late as it can be: right before
 /// execve when no_new_privs is set; otherwise before the capabilities are dropped, since
 /// loading a filter without no_new_privs needs CAP_SYS_ADMIN (as runc orders it).
-pub fn become_and_exec(p: &Process, program: &Path, seccomp: Option<&LinuxSeccomp>) -> Error {
+pub fn become_and_exec(
+    p: &Process,
+    program: &Path,
+    filter: Option<&crate::seccomp::Program>,
+) -> Error {
     let r = (|| -> Result<std::convert::Infallible> {
-        let filter = seccomp.map(crate::seccomp::compile).transpose()?;
         let nnp = p.no_new_privileges().unwrap_or(false);
         let c = |s: &str| CString::new(s).map_err(|_| Error::NulByte(s.to_string()));
         let path = c(&program.to_string_lossy())?;
@@ -97,7 +100,7 @@ pub fn become_and_exec(p: &Process, program: &Path, seccomp: Option<&LinuxSeccom
         }
         let envp = env.iter().map(|e| c(e)).collect::<Result<Vec<_>>>()?;
         if let (Some(f), false) = (&filter, nnp) {
-            crate::seccomp::load(f)?;
+            f.load()?;
         }
         limit_bounding(p.capabilities())?;
         switch_user(p)?;
@@ -109,7 +112,7 @@ pub fn become_and_exec(p: &Process, program: &Path, seccomp: Option<&LinuxSeccom
         }
         sys::process::cloexec_from_3();
         if let (Some(f), true) = (&filter, nnp) {
-            crate::seccomp::load(f)?;
+            f.load()?;
         }
         let err = nix::unistd::execve(&path, &argv, &envp).unwrap_err();
         Err(Error::Exec {
