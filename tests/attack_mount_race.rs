@@ -30,9 +30,7 @@ fn a_symlink_swapped_into_a_mount_path_never_reaches_the_host() {
         "while :; do rm -rf /vol/x; mkdir /vol/x; rm -rf /vol/x; ln -s {} /vol/x; done",
         outside.display()
     ));
-    let attacker_id = ctx.new_id();
-    must("create attacker", ctx.create_id(&attacker, &attacker_id));
-    ctx.start_ok(&attacker_id);
+    let attacker_id = ctx.started(&attacker);
 
     // The victims: the same volume, and a bind mount whose target runs through /vol/x.
     let victim = ctx.bundle();
@@ -51,9 +49,7 @@ fn a_symlink_swapped_into_a_mount_path_never_reaches_the_host() {
         let _ = ctx.run(&victim);
         runs += 1;
     }
-    must("kill attacker", ctx.kill(&attacker_id, "KILL"));
-    ctx.wait_for_status(&attacker_id, "stopped", STATE_TIMEOUT);
-    must("delete attacker", ctx.delete(&attacker_id));
+    ctx.kill_and_delete(&attacker_id);
 
     let escaped: Vec<_> = fs::read_dir(&outside)
         .unwrap()

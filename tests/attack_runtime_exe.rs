@@ -48,9 +48,7 @@ fn a_container_cannot_write_the_runtime_through_proc_pid_exe() {
     let out = b.host_dir("out");
     b.bind(&out, "/out", false);
     b.sh(ATTACK);
-    let id = ctx.new_id();
-    must("create", ctx.create_id(&b, &id));
-    ctx.start_ok(&id);
+    let id = ctx.started(&b);
 
     // Each exec is a window: its process is in the container, still the runtime, until it
     // execs `true`. Keep entering until the attacker has caught the runtime a few times.
@@ -76,9 +74,7 @@ fn a_container_cannot_write_the_runtime_through_proc_pid_exe() {
     let errors = fs::read_to_string(out.join("err")).unwrap_or_default();
     // The copy may be ruined: the cleanup (here and in Ctx's Drop) uses the intact hullrt.
     ctx.bin = intact;
-    must("kill", ctx.kill(&id, "KILL"));
-    ctx.wait_for_status(&id, "stopped", STATE_TIMEOUT);
-    must("delete", ctx.delete(&id));
+    ctx.kill_and_delete(&id);
 
     assert!(
         caught(1),

@@ -227,9 +227,7 @@ fn an_existing_empty_cgroup_is_joined_and_a_busy_one_refused() {
     let first = ctx.bundle();
     first.set_args(&["true"]);
     let shared = first.config()["linux"]["cgroupsPath"].clone();
-    let id = ctx.new_id();
-    must("create", ctx.create_id(&first, &id));
-    ctx.start_ok(&id);
+    let id = ctx.started(&first);
     ctx.wait_for_status(&id, "stopped", STATE_TIMEOUT);
     let joining = ctx.bundle();
     joining.edit(|c| c["linux"]["cgroupsPath"] = shared.clone());

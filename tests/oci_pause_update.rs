@@ -21,9 +21,7 @@ fn pause_freezes_every_process_and_resume_thaws_them() {
     let out = b.host_dir("out");
     b.bind(&out, "/out", false);
     b.sh("while :; do echo tick >>/out/ticks; usleep 20000; done");
-    let id = ctx.new_id();
-    must("create", ctx.create_id(&b, &id));
-    ctx.start_ok(&id);
+    let id = ctx.started(&b);
     let file = out.join("ticks");
     poll(Duration::from_secs(10), "the counter to run", || {
         (ticks(&file) > 3).then_some(())
@@ -68,9 +66,7 @@ fn update_changes_the_limits_of_a_running_container() {
     let ctx = Ctx::new();
     let b = ctx.bundle();
     b.set_args(&["sleep", "100"]);
-    let id = ctx.new_id();
-    must("create", ctx.create_id(&b, &id));
-    ctx.start_ok(&id);
+    let id = ctx.started(&b);
     let pid = ctx.pid(&id);
     let (memory, pids) = if is_v1_controller("memory") {
         (
@@ -104,7 +100,5 @@ fn update_changes_the_limits_of_a_running_container() {
     );
     assert_eq!(read(&memory), (96u64 << 20).to_string());
     assert_eq!(read(&pids), "30");
-    must("kill", ctx.kill(&id, "KILL"));
-    ctx.wait_for_status(&id, "stopped", STATE_TIMEOUT);
-    must("delete", ctx.delete(&id));
+    ctx.kill_and_delete(&id);
 }

@@ -211,9 +211,7 @@ fn exec_runs_a_process_file_and_adds_capabilities() {
     let ctx = Ctx::new();
     let b = ctx.bundle();
     b.set_args(&["sleep", "100"]);
-    let id = ctx.new_id();
-    must("create", ctx.create_id(&b, &id));
-    ctx.start_ok(&id);
+    let id = ctx.started(&b);
 
     // --process: a whole OCI process object, as conmon sends it.
     let mut process = b.config()["process"].clone();
@@ -253,7 +251,5 @@ fn exec_runs_a_process_file_and_adds_capabilities() {
         ]),
     );
     assert_ne!(eff(&added) & (1 << 12), 0, "{}", describe(&added));
-    must("kill", ctx.kill(&id, "KILL"));
-    ctx.wait_for_status(&id, "stopped", STATE_TIMEOUT);
-    must("delete", ctx.delete(&id));
+    ctx.kill_and_delete(&id);
 }

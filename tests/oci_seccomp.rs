@@ -128,9 +128,7 @@ fn exec_runs_under_the_containers_filter() {
     let b = ctx.bundle();
     b.edit(|c| c["linux"]["seccomp"] = deny_mkdir_with(13));
     b.set_args(&["sleep", "100"]);
-    let id = ctx.new_id();
-    must("create", ctx.create_id(&b, &id));
-    ctx.start_ok(&id);
+    let id = ctx.started(&b);
     let out = ctx.exec(
         &id,
         &[
@@ -145,7 +143,5 @@ fn exec_runs_under_the_containers_filter() {
         "the exec'd process must be filtered like PID 1: {}",
         describe(&out)
     );
-    must("kill", ctx.kill(&id, "KILL"));
-    ctx.wait_for_status(&id, "stopped", STATE_TIMEOUT);
-    must("delete", ctx.delete(&id));
+    ctx.kill_and_delete(&id);
 }

@@ -138,6 +138,21 @@ impl Ctx {
         must("start", self.start(id));
     }
 
+    /// A new container of `bundle`, created and started; its id.
+    pub fn started(&self, bundle: &Bundle) -> String {
+        let id = self.new_id();
+        must("create", self.create_id(bundle, &id));
+        self.start_ok(&id);
+        id
+    }
+
+    /// SIGKILL, wait for `stopped`, delete: the end of a test's running container.
+    pub fn kill_and_delete(&self, id: &str) {
+        must("kill", self.kill(id, "KILL"));
+        self.wait_for_status(id, "stopped", STATE_TIMEOUT);
+        must("delete", self.delete(id));
+    }
+
     pub fn kill(&self, id: &str, signal: &str) -> Output {
         self.cmd(&["kill", id, signal])
     }
