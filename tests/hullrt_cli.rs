@@ -267,6 +267,52 @@ fn an_idmapped_mount_is_refused_by_name() {
 }
 
 #[test]
+fn a_create_killed_at_any_point_is_cleaned_up_by_delete_force() {
+    let ctx = Ctx::hullrt();
+    let b = ctx.bundle();
+    b.edit(|c| c["linux"]["resources"] = json!({"pids": {"limit": 100}}));
+    b.set_args(&["sleep", "100"]);
+    let bundle = path_str(b.path()).to_string();
+    let mut ids = Vec::new();
+    // SIGKILL after 0, 1, 2, ... ms: before, during and after the cgroups are made.
+    for delay_ms in 0..30u64 {
+        let id = ctx.new_id();
+        let mut child = ctx
+            .rt_std()
+            .args(["create", "--bundle", &bundle, &id])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn hullrt create");
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        ids.push(id);
+    }
+    for id in &ids {
+        let out = ctx.delete_force(id);
+        assert!(
+            out.status.success(),
+            "delete --force {id}: {}",
+            describe(&out)
+        );
+    }
+    let left = cgroup_dirs_with(&ctx.token);
+    assert!(
+        left.is_empty(),
+        "cgroups left after delete --force: {left:?}"
+    );
+    let listed = must("list", ctx.cmd(&["list", "-q"]));
+    assert_eq!(
+        stdout(&listed),
+        "",
+        "containers left: {}",
+        describe(&listed)
+    );
+}
+
+#[test]
 fn a_seccomp_action_hullrt_cannot_honour_is_refused_by_name() {
     let ctx = Ctx::hullrt();
     let b = ctx.bundle();

@@ -87,6 +87,28 @@ pub fn resolve(cgroups_path: Option<&Path>, id: &str) -> Result<CgroupLocation> 
     path::resolve(cgroups_path, id)
 }
 
+/// The directories of `location` that do not exist yet, parents before children: what
+/// `create` will make. Recorded before creating, so that a runtime killed in the middle
+/// leaves a record that names everything it may have made (removing one that was never made
+/// is a no-op).
+pub fn missing_dirs(location: &CgroupLocation) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for leaf in &location.dirs {
+        let mut chain: Vec<PathBuf> = leaf
+            .ancestors()
+            .take_while(|d| !d.exists())
+            .map(Path::to_path_buf)
+            .collect();
+        chain.reverse();
+        for d in chain {
+            if !out.contains(&d) {
+                out.push(d);
+            }
+        }
+    }
+    out
+}
+
 /// The manager for a resolved (or saved) location.
 pub fn manager(location: CgroupLocation) -> Box<dyn CgroupManager> {
     match location.version {

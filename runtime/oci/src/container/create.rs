@@ -86,15 +86,12 @@ fn build(
     }
 
     let location = cgroups::resolve(linux.cgroups_path().as_deref(), &opts.id)?;
-    let mut cgroup = cgroups::manager(location);
-    cgroup.create()?;
-    // `create` records which directories it made: keep that version, not the resolved one.
-    let location = cgroup.location().clone();
-    undo.cgroup = Some(location.clone());
-    if let Some(resources) = linux.resources() {
-        cgroup.apply(&with_default_device_rules(resources, linux))?;
-    }
-
+    // First a record naming every cgroup directory this create may make: a create killed
+    // from here on leaves state that `delete --force` of its id cleans up entirely.
+    let planned = cgroups::CgroupLocation {
+        created: cgroups::missing_dirs(&location),
+        ..location.clone()
+    };
     let mut record = Record {
         id: opts.id.clone(),
         bundle: bundle.dir.clone(),
@@ -108,12 +105,22 @@ fn build(
             .flatten()
             .map(|u| u.name)
             .unwrap_or_default(),
-        cgroup: location.clone(),
+        cgroup: planned,
         annotations: spec.annotations().clone().unwrap_or_default(),
         exit_code: None,
     };
-    dir.save_config(spec)?;
     dir.save(&record)?;
+    let mut cgroup = cgroups::manager(location);
+    cgroup.create()?;
+    // `create` records which directories it made: keep that version, not the planned one.
+    let location = cgroup.location().clone();
+    undo.cgroup = Some(location.clone());
+    record.cgroup = location.clone();
+    dir.save(&record)?;
+    if let Some(resources) = linux.resources() {
+        cgroup.apply(&with_default_device_rules(resources, linux))?;
+    }
+    dir.save_config(spec)?;
     nix::unistd::mkfifo(&dir.fifo(), Mode::from_bits_truncate(0o600))
         .ctx(|| format!("mkfifo {}", dir.fifo().display()))?;
 
