@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
 
 use crate::error::{Error, Result};
 
@@ -110,6 +110,23 @@ pub fn validate(spec: &Spec) -> std::result::Result<(), SpecError> {
         .process()
         .as_ref()
         .ok_or(SpecError::field("process", "is required"))?;
+    validate_process(process)?;
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or(SpecError::field("root", "is required"))?;
+    if root.path().as_os_str().is_empty() {
+        return Err(SpecError::field("root.path", "must not be empty"));
+    }
+    unsupported(spec)?;
+    validate_namespaces(spec)?;
+    validate_mounts(spec)?;
+    validate_hooks(spec)?;
+    Ok(())
+}
+
+/// The checks of a `process` object: the config's, and one `exec --process` reads.
+pub fn validate_process(process: &Process) -> std::result::Result<(), SpecError> {
     match process.args() {
         Some(args) if !args.is_empty() && !args[0].is_empty() => {}
         _ => return Err(SpecError::field("process.args", "must name a program")),
@@ -142,17 +159,6 @@ pub fn validate(spec: &Spec) -> std::result::Result<(), SpecError> {
             format!("{:?} must be an absolute path", process.cwd()),
         ));
     }
-    let root = spec
-        .root()
-        .as_ref()
-        .ok_or(SpecError::field("root", "is required"))?;
-    if root.path().as_os_str().is_empty() {
-        return Err(SpecError::field("root.path", "must not be empty"));
-    }
-    unsupported(spec)?;
-    validate_namespaces(spec)?;
-    validate_mounts(spec)?;
-    validate_hooks(spec)?;
     Ok(())
 }
 

@@ -72,28 +72,13 @@ pub fn load_process(file: &std::path::Path) -> Result<Process> {
     })
 }
 
+/// The config's checks of a process, and what exec cannot do yet.
 fn validate_process(p: &Process) -> Result<()> {
-    if p.args().as_ref().is_none_or(|a| a.is_empty()) {
-        return Err(Error::Unsupported("exec needs a command to run".into()));
-    }
+    crate::spec::validate_process(p).map_err(|e| Error::Unsupported(format!("exec: {e}")))?;
     if p.terminal() == Some(true) {
         return Err(Error::Unsupported(
             "process.terminal is true: exec with a terminal is not supported by hullrt yet".into(),
         ));
-    }
-    if !p.cwd().is_absolute() {
-        return Err(Error::Unsupported(format!(
-            "process.cwd {:?} must be an absolute path",
-            p.cwd()
-        )));
-    }
-    if p.user().uid() > crate::spec::MAX_ID || p.user().gid() > crate::spec::MAX_ID {
-        return Err(Error::Unsupported(format!(
-            "process.user {}:{} is out of range (0-{})",
-            p.user().uid(),
-            p.user().gid(),
-            crate::spec::MAX_ID
-        )));
     }
     Ok(())
 }
