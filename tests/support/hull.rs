@@ -88,13 +88,7 @@ impl Hull {
 
     /// Runs `hull ARGS…`, which must succeed; returns its stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.cmd(args);
-        assert!(
-            out.status.success(),
-            "hull {args:?} failed: {}",
-            describe(&out)
-        );
-        stdout(&out)
+        stdout(&must(&format!("hull {args:?}"), self.cmd(args)))
     }
 
     /// `hull ARGS…`'s exit code and combined output (for failure messages).

@@ -27,7 +27,7 @@ use super::netns::{addresses, hull_rules, lan_with_client, links};
 pub use super::netns::{get_once, http_get, hull_table, Proc, CLIENT_IP, HOST_IP};
 use super::sandbox;
 use super::{
-    capture, code, describe, is_hex, mount_count, require_root, run_ok, stderr, stdout, Hull,
+    capture, code, describe, is_hex, mount_count, must, require_root, run_ok, stderr, stdout, Hull,
     CMD_TIMEOUT,
 };
 
@@ -72,13 +72,7 @@ impl Lab {
 
     /// `hull ARGS…`, which must succeed; its stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.cmd(args);
-        assert!(
-            out.status.success(),
-            "hull {args:?} failed: {}",
-            describe(&out)
-        );
-        stdout(&out)
+        stdout(&must(&format!("hull {args:?}"), self.cmd(args)))
     }
 
     /// `hull ARGS…`, which must fail with `want`; its stderr, which must be one line.
