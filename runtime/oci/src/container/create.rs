@@ -168,7 +168,12 @@ fn build(
     cgroup.add_process(stage1.as_raw())?;
     ours.send("cgroup-ok", "")?;
 
+    // stage1 reports the init's pid after its fork, while the init already runs: the init's
+    // "prestart" can come first (seen under load, as "exited before reporting its pid").
+    // The hooks get the state with the pid, so a prestart waits for the pid; the init waits
+    // for our "go", so "ready" always comes after both.
     let mut init_pid = None;
+    let mut prestart_waiting = false;
     loop {
         let Some((word, text)) = ours.recv()? else {
             return Err(Error::Vanished {
@@ -191,20 +196,12 @@ fn build(
                 record.pid = pid.as_raw();
                 record.pid_start = process_start_time(pid.as_raw()).unwrap_or(0);
                 dir.save(&record)?;
-            }
-            "prestart" => {
-                let state =
-                    super::oci_state_json(&record, Status::Creating, record.annotations.clone());
-                let state = state.to_string();
-                if let Some(hooks) = spec.hooks() {
-                    #[allow(deprecated)]
-                    let prestart = hooks.prestart().clone().unwrap_or_default();
-                    crate::hooks::run_all("prestart", &prestart, &state)?;
-                    let runtime = hooks.create_runtime().clone().unwrap_or_default();
-                    crate::hooks::run_all("createRuntime", &runtime, &state)?;
+                if prestart_waiting {
+                    prestart(spec, &record, &mut ours)?;
                 }
-                ours.send("go", &state)?;
             }
+            "prestart" if init_pid.is_none() => prestart_waiting = true,
+            "prestart" => prestart(spec, &record, &mut ours)?,
             "ready" => break,
             "error" => return Err(Error::Child(text)),
             "exec-error" => {
@@ -235,6 +232,21 @@ fn build(
         pid,
         dir: dir.clone(),
     })
+}
+
+/// The prestart and createRuntime hooks, in the runtime's namespaces, with the state (and its
+/// pid); then the init may go on.
+fn prestart(spec: &oci_spec::runtime::Spec, record: &Record, ours: &mut Chan) -> Result<()> {
+    let state = super::oci_state_json(record, Status::Creating, record.annotations.clone());
+    let state = state.to_string();
+    if let Some(hooks) = spec.hooks() {
+        #[allow(deprecated)]
+        let prestart = hooks.prestart().clone().unwrap_or_default();
+        crate::hooks::run_all("prestart", &prestart, &state)?;
+        let runtime = hooks.create_runtime().clone().unwrap_or_default();
+        crate::hooks::run_all("createRuntime", &runtime, &state)?;
+    }
+    ours.send("go", &state)
 }
 
 /// After the config's own device rules, allow the default devices and the config's
