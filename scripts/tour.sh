@@ -144,13 +144,18 @@ rt create --bundle "$BUNDLE" "$id" </dev/null >"$WORK/oom.out" 2>&1 ||
     die "create failed: $(cat "$WORK/oom.out")"
 rt start "$id"
 wait_stopped "$id"
-rt state "$id" >"$WORK/state.json"
-echo "    status: $(json_get "$WORK/state.json" 'c["status"]')"
-oom=$(json_get "$WORK/state.json" '(c.get("annotations") or {}).get("org.hull.oom-killed", "")')
-if [ -n "$oom" ]; then
-    echo "    annotations: org.hull.oom-killed: \"$oom\"   <- read from the cgroup's OOM counter"
+if [ "$RT_NAME" = hullrt ]; then
+    # --hull adds hullrt's own facts beside the spec's state document.
+    rt state --hull "$id" >"$WORK/state.json"
 else
-    echo "    (no org.hull.oom-killed annotation: $RT_NAME does not record OOM kills; hullrt does)"
+    rt state "$id" >"$WORK/state.json"
+fi
+echo "    status: $(json_get "$WORK/state.json" 'c["status"]')"
+oom=$(json_get "$WORK/state.json" '{True: "true", False: "false"}.get(c.get("org.hull.oom-killed"), "")')
+if [ -n "$oom" ]; then
+    echo "    org.hull.oom-killed: $oom   <- read from the cgroup's OOM counter (hullrt state --hull)"
+else
+    echo "    (no org.hull.oom-killed: $RT_NAME does not record OOM kills; hullrt state --hull does)"
 fi
 rt delete "$id"
 

@@ -352,8 +352,10 @@ fn a_forced_delete_of_an_unknown_id_succeeds_as_in_runc() {
     assert_eq!(stderr(&out), "", "nothing to report: {}", describe(&out));
 }
 
-fn oom_flag(st: &Value) -> Value {
-    st["annotations"][OOM_KEY].clone()
+/// `state --hull ID`: the spec's document plus hullrt's own `org.hull.*` facts.
+fn hull_state(ctx: &Ctx, id: &str) -> Value {
+    let out = must("state --hull", ctx.cmd(&["state", "--hull", id]));
+    serde_json::from_slice(&out.stdout).expect("state --hull printed invalid JSON")
 }
 
 #[test]
@@ -365,8 +367,37 @@ fn state_flags_an_oom_killed_container() {
     ctx.create_ok(&b);
     ctx.start_ok(&ctx.id);
     ctx.wait_for_status(&ctx.id, "stopped", STATE_TIMEOUT);
+    let st = hull_state(&ctx, &ctx.id);
+    assert_eq!(st[OOM_KEY], json!(true), "{OOM_KEY}: {st}");
+    assert_eq!(st["org.hull.oom-kill-count"], json!(1), "{st}");
+}
+
+#[test]
+fn state_keeps_hullrts_facts_out_of_the_spec_document() {
+    // Hooks and clients read `annotations` as the config's own; an OOM fact slipped in there
+    // would be a key the bundle never set.
+    let ctx = Ctx::hullrt();
+    let b = ctx.bundle();
+    b.edit(|c| {
+        c["annotations"] = json!({ "com.example.mine": "yes" });
+        c["linux"]["resources"] = json!({ "memory": { "limit": 32u64 << 20 } });
+    });
+    b.set_args(&["tail", "/dev/zero"]);
+    ctx.create_ok(&b);
+    ctx.start_ok(&ctx.id);
+    ctx.wait_for_status(&ctx.id, "stopped", STATE_TIMEOUT);
     let st = ctx.state(&ctx.id);
-    assert_eq!(oom_flag(&st), json!("true"), "annotation {OOM_KEY}: {st}");
+    assert_eq!(
+        st["annotations"],
+        json!({ "com.example.mine": "yes" }),
+        "{st}"
+    );
+    let keys: Vec<&str> = st.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    assert!(
+        !keys.iter().any(|k| k.starts_with("org.hull")),
+        "state without --hull shows hullrt's own facts: {st}"
+    );
+    assert_eq!(hull_state(&ctx, &ctx.id)[OOM_KEY], json!(true));
 }
 
 #[test]
@@ -379,8 +410,8 @@ fn state_does_not_flag_a_container_killed_by_sigkill() {
     ctx.start_ok(&ctx.id);
     must("kill KILL", ctx.kill(&ctx.id, "KILL"));
     ctx.wait_for_status(&ctx.id, "stopped", STATE_TIMEOUT);
-    let st = ctx.state(&ctx.id);
-    assert_eq!(oom_flag(&st), json!("false"), "annotation {OOM_KEY}: {st}");
+    let st = hull_state(&ctx, &ctx.id);
+    assert_eq!(st[OOM_KEY], json!(false), "{OOM_KEY}: {st}");
 }
 
 #[test]

@@ -209,6 +209,7 @@ fn hooks_run_in_order_and_receive_the_state_on_stdin() {
     b.bind(&dir, "/hooks", false);
     b.set_args(&["true"]);
     b.edit(|c| {
+        c["annotations"] = json!({ "com.example.hook": "seen" });
         c["hooks"] = json!({
             "createRuntime": [host_hook(&dir, "createRuntime")],
             "createContainer": [host_hook(&dir, "createContainer")],
@@ -244,6 +245,23 @@ fn hooks_run_in_order_and_receive_the_state_on_stdin() {
         let st: Value = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("{name} hook got non-JSON stdin ({e}): {text:?}"));
         assert_eq!(st["id"], json!(ctx.id), "{name} hook state: {st}");
+        // Exactly the spec's state: no runtime's own fields, the config's own annotations. The
+        // pid is required while the process lives; runc omits it once stopped.
+        let mut keys: Vec<&str> = st.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        if st["status"] == json!("stopped") && !keys.contains(&"pid") {
+            keys.push("pid");
+        }
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["annotations", "bundle", "id", "ociVersion", "pid", "status"],
+            "{name} hook state: {st}"
+        );
+        assert_eq!(
+            st["annotations"],
+            json!({ "com.example.hook": "seen" }),
+            "{name} hook state: {st}"
+        );
     }
     assert_eq!(
         after_create.lines().collect::<Vec<_>>(),

@@ -90,7 +90,13 @@ enum Command {
         cpuset_mems: Option<String>,
     },
     /// Print a container's OCI state as JSON.
-    State { id: String },
+    State {
+        id: String,
+        /// Also print hullrt's own facts: org.hull.oom-killed, org.hull.oom-kill-count and
+        /// org.hull.exit-code (kept out of the spec's document and of the hooks' input).
+        #[arg(long)]
+        hull: bool,
+    },
     /// Send a signal (default TERM) to a container's init, or with --all to all its processes.
     Kill {
         id: String,
@@ -275,8 +281,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             container::update::update(&root, &id, &resources)?;
             Ok(0)
         }
-        Command::State { id } => {
-            let state = container::state::state(&root, &id)?;
+        Command::State { id, hull } => {
+            let state = container::state::state(&root, &id, hull)?;
             println!("{}", serde_json::to_string_pretty(&state)?);
             Ok(0)
         }

@@ -222,14 +222,19 @@ pub fn cache_dir(root: &Path) -> std::path::PathBuf {
     root.join("@seccomp-cache")
 }
 
+/// The version of the libseccomp hullrt runs with, e.g. "2.5.4".
+pub fn library_version() -> Option<String> {
+    libseccomp::ScmpVersion::current()
+        .ok()
+        .map(|v| format!("{}.{}.{}", v.major, v.minor, v.micro))
+}
+
 /// The compiled filter for `s`, from `cache` (a directory of programs named by a hash of the
 /// profile, the libseccomp version and the architecture) when it was compiled before; else
 /// compiled and added to it. A cache that cannot be read or written only costs the compile.
 pub fn cached_program(s: &LinuxSeccomp, cache: &Path) -> Result<Program, SeccompError> {
     use sha2::{Digest, Sha256};
-    let version = libseccomp::ScmpVersion::current()
-        .map(|v| format!("{}.{}.{}", v.major, v.minor, v.micro))
-        .unwrap_or_default();
+    let version = library_version().unwrap_or_default();
     let mut h = Sha256::new();
     h.update(serde_json::to_vec(s).unwrap_or_default());
     h.update(version.as_bytes());

@@ -16,9 +16,10 @@ use crate::cgroups::CgroupLocation;
 use crate::error::{Error, IoContext, Result};
 
 pub const DEFAULT_ROOT: &str = "/run/hullrt";
-pub const OOM_ANNOTATION: &str = "org.hull.oom-killed";
-pub const OOM_COUNT_ANNOTATION: &str = "org.hull.oom-kill-count";
-pub const EXIT_ANNOTATION: &str = "org.hull.exit-code";
+/// hullrt's own facts, shown by `state --hull` beside (never inside) the spec's document.
+pub const OOM_KILLED: &str = "org.hull.oom-killed";
+pub const OOM_KILL_COUNT: &str = "org.hull.oom-kill-count";
+pub const EXIT_CODE: &str = "org.hull.exit-code";
 const STATE_FILE: &str = "state.json";
 const CONFIG_FILE: &str = "config.json";
 pub const FIFO_FILE: &str = "exec.fifo";
@@ -147,6 +148,9 @@ pub struct Record {
     pub annotations: HashMap<String, String>,
     #[serde(default)]
     pub exit_code: Option<i32>,
+    /// The cgroup's OOM-kill count when `run` saw the container end (the cgroup is gone after).
+    #[serde(default)]
+    pub oom_kill_count: Option<u64>,
 }
 
 /// A container's directory under the runtime root.

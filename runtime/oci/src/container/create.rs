@@ -108,6 +108,7 @@ fn build(
         cgroup: planned,
         annotations: spec.annotations().clone().unwrap_or_default(),
         exit_code: None,
+        oom_kill_count: None,
     };
     dir.save(&record)?;
     let mut cgroup = cgroups::manager(location);
@@ -237,7 +238,7 @@ fn build(
 /// The prestart and createRuntime hooks, in the runtime's namespaces, with the state (and its
 /// pid); then the init may go on.
 fn prestart(spec: &oci_spec::runtime::Spec, record: &Record, ours: &mut Chan) -> Result<()> {
-    let state = super::oci_state_json(record, Status::Creating, record.annotations.clone());
+    let state = super::spec_state(record, Status::Creating);
     let state = state.to_string();
     if let Some(hooks) = spec.hooks() {
         #[allow(deprecated)]

@@ -55,7 +55,7 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
         std::thread::sleep(Duration::from_millis(5));
     }
     let spec = c.dir.load_config().ok();
-    let state = c.oci_state(Status::Stopped).to_string();
+    let state = c.hook_state(Status::Stopped).to_string();
     cgroup.destroy()?;
     c.dir.remove()?;
     if let Some(hooks) = spec

@@ -37,10 +37,9 @@ pub fn features() -> serde_json::Value {
             "intelRdt": {"enabled": false},
             "mountExtensions": {"idmap": {"enabled": false}}
         },
+        // As in runc: facts about the implementation, not keys a config may set.
         "annotations": {
-            "org.hull.oom-killed": "true when the kernel's OOM killer killed a process of the container (from its cgroup)",
-            "org.hull.oom-kill-count": "how many processes the OOM killer killed in the container's cgroup",
-            "org.hull.exit-code": "the exit status `run` observed (code, or 128+signal)"
+            "io.github.seccomp.libseccomp.version": crate::seccomp::library_version()
         }
     })
 }

@@ -44,24 +44,40 @@ impl Container {
         })
     }
 
-    /// The OCI state document, as `state` prints it and hooks read it on stdin.
+    /// What `state` prints: the spec's state document plus the `rootfs`, `created` and `owner`
+    /// that runc's `state` adds.
     pub fn oci_state(&self, status: Status) -> serde_json::Value {
-        let mut annotations = self.record.annotations.clone();
-        if let Ok(m) = crate::cgroups::manager(self.record.cgroup.clone()).oom_kill_count() {
-            if !annotations.contains_key(crate::state::OOM_ANNOTATION) {
-                annotations.insert(crate::state::OOM_COUNT_ANNOTATION.into(), m.to_string());
-                annotations.insert(crate::state::OOM_ANNOTATION.into(), (m > 0).to_string());
-            }
-        }
-        oci_state_json(&self.record, status, annotations)
+        let mut state = spec_state(&self.record, status);
+        state["rootfs"] = serde_json::json!(self.record.rootfs);
+        state["created"] = serde_json::json!(self.record.created);
+        state["owner"] = serde_json::json!(self.record.owner);
+        state
+    }
+
+    /// The state document as hooks read it on stdin: only what the spec defines.
+    pub fn hook_state(&self, status: Status) -> serde_json::Value {
+        spec_state(&self.record, status)
+    }
+
+    /// hullrt's own facts about the container, kept out of the spec's document (and so out of
+    /// the annotations hooks see): how often the OOM killer struck, and how `run` saw it end.
+    pub fn hull_facts(&self) -> serde_json::Value {
+        let oom = self.record.oom_kill_count.or_else(|| {
+            crate::cgroups::manager(self.record.cgroup.clone())
+                .oom_kill_count()
+                .ok()
+        });
+        serde_json::json!({
+            crate::state::OOM_KILLED: oom.map(|n| n > 0),
+            crate::state::OOM_KILL_COUNT: oom,
+            crate::state::EXIT_CODE: self.record.exit_code,
+        })
     }
 }
 
-pub fn oci_state_json(
-    record: &Record,
-    status: Status,
-    annotations: std::collections::HashMap<String, String>,
-) -> serde_json::Value {
+/// The state the runtime spec defines: version, id, status, pid, bundle and the config's own
+/// annotations, nothing else.
+pub fn spec_state(record: &Record, status: Status) -> serde_json::Value {
     let pid = match status {
         Status::Stopped => 0,
         _ => record.pid,
@@ -72,10 +88,7 @@ pub fn oci_state_json(
         "status": status.to_string(),
         "pid": pid,
         "bundle": record.bundle,
-        "rootfs": record.rootfs,
-        "created": record.created,
-        "owner": record.owner,
-        "annotations": annotations,
+        "annotations": record.annotations,
     })
 }
 

@@ -9,7 +9,6 @@ use nix::unistd::Pid;
 use super::create::{create, CreateOptions};
 use super::Container;
 use crate::error::Result;
-use crate::state::{EXIT_ANNOTATION, OOM_ANNOTATION, OOM_COUNT_ANNOTATION};
 use crate::sys::{process, pty, signals};
 
 pub struct RunOptions {
@@ -87,15 +86,7 @@ fn record_end(opts: &RunOptions, code: i32) -> Result<()> {
         .oom_kill_count()
         .unwrap_or(0);
     record.exit_code = Some(code);
-    record
-        .annotations
-        .insert(EXIT_ANNOTATION.into(), code.to_string());
-    record
-        .annotations
-        .insert(OOM_COUNT_ANNOTATION.into(), oom.to_string());
-    record
-        .annotations
-        .insert(OOM_ANNOTATION.into(), (oom > 0).to_string());
+    record.oom_kill_count = Some(oom);
     if oom > 0 {
         crate::log::debug(format!(
             "container {} was killed by the OOM killer",

@@ -38,7 +38,7 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
 
     let spec = c.dir.load_config()?;
     if let Some(hooks) = spec.hooks().as_ref().and_then(|h| h.poststart().clone()) {
-        let state = c.oci_state(Status::Running).to_string();
+        let state = c.hook_state(Status::Running).to_string();
         // The spec: a failing poststart hook is logged; the container keeps running.
         if let Err(e) = crate::hooks::run_all("poststart", &hooks, &state) {
             crate::log::warn(e.to_string());
