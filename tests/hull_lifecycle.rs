@@ -499,3 +499,23 @@ fn exec_and_run_agree_on_a_path_that_does_not_exist() {
     let (code, out) = h.code(&["exec", "box", "/no/such/file"]);
     assert_eq!(code, 127, "exec: {}", describe(&out));
 }
+
+#[test]
+fn run_with_a_tty_gives_the_program_the_containers_first_pty() {
+    // As in Docker: `run -t busybox tty` prints /dev/pts/0 — a pty of the container's own
+    // devpts, in the foreground (relayed to our terminal) and detached (into the log).
+    let h = Hull::new();
+    let out = h.in_terminal("run --rm -t busybox sh -c 'tty; exit 4'");
+    assert_eq!(support::code(out.status), 4, "{}", describe(&out));
+    assert!(stdout(&out).contains("/dev/pts/0"), "{}", describe(&out));
+
+    h.detach("t", &["-t", "busybox", "sh", "-c", "tty; sleep 100"]);
+    support::poll(Duration::from_secs(10), "tty's output in the log", || {
+        h.ok(&["logs", "t"]).contains("/dev/pts/0").then_some(())
+    });
+    // exec -it: a second pty of the same devpts.
+    let out = h.in_terminal("exec -it t sh -c 'tty; exit 5'");
+    assert_eq!(support::code(out.status), 5, "{}", describe(&out));
+    assert!(stdout(&out).contains("/dev/pts/1"), "{}", describe(&out));
+    h.ok(&["rm", "-f", "t"]);
+}

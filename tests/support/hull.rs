@@ -81,6 +81,22 @@ impl Hull {
         capture(self.command(args), CMD_TIMEOUT)
     }
 
+    /// Runs `hull ARGS` (a shell line: quote as in a shell) under `script`, so that hull has a
+    /// terminal on stdin as in a user's shell (what `-t` is for).
+    pub fn in_terminal(&self, args: &str) -> Output {
+        let line = format!("{} {args}", self.bin.display());
+        let c = self.command(&[]);
+        let mut script = Command::new("script");
+        script.args(["-qec", &line, "/dev/null"]);
+        for (k, v) in c.get_envs() {
+            match v {
+                Some(v) => script.env(k, v),
+                None => script.env_remove(k),
+            };
+        }
+        capture(script, CMD_TIMEOUT)
+    }
+
     /// Runs `hull ARGS…` in the background (e.g. `logs -f`).
     pub fn spawn(&self, args: &[&str]) -> Background {
         Background::spawn(self.command(args))

@@ -6,6 +6,7 @@
 //! - [`bins`]: finding the binaries under test; root is required.
 //! - [`command`]: running a command with its output in files (never pipes) and a time limit;
 //!   exit codes, messages, polling, background processes.
+//! - [`console`]: the client side of the console-socket protocol (a pty master received).
 //! - [`files`], [`procs`], [`ipc`]: small observations of the host (directory entries, a
 //!   process's state, SysV shared memory).
 //! - [`mountinfo`]: the mount table, parsed by the `procfs` crate.
@@ -31,6 +32,7 @@ pub mod bins;
 pub mod bundle;
 pub mod cgroups;
 pub mod command;
+pub mod console;
 pub mod ctx;
 pub mod files;
 pub mod hull;

@@ -261,8 +261,8 @@ fn pipe() -> Result<(OwnedFd, OwnedFd)> {
 
 /// Mount the rootfs, write the bundle, create and start the container with `stdio`.
 /// On failure the record keeps the error (and the exit status Docker would give).
-/// How the container's program is connected: three descriptors, or a pseudo-terminal whose
-/// slave becomes its controlling terminal and stdio (`-t`).
+/// How the container's program is connected: three descriptors, or (`-t`) a pseudo-terminal
+/// it opens in its own /dev/pts and whose master it sends over this console socket.
 enum Io {
     Fds([OwnedFd; 3]),
     Terminal(OwnedFd),
@@ -318,8 +318,8 @@ fn start_process(engine: &Engine, r: &mut Record, io: Io) -> Result<Pid> {
             bundle: dir.clone(),
             pid_file: None,
             console: match &io {
-                Io::Terminal(slave) => Some(slave.try_clone().map_err(|e| EngineError::Io {
-                    action: "dup pty slave",
+                Io::Terminal(socket) => Some(socket.try_clone().map_err(|e| EngineError::Io {
+                    action: "dup console socket",
                     path: "/dev/pts".into(),
                     source: e,
                 })?),
@@ -435,9 +435,11 @@ pub fn run_foreground(engine: &Engine, r: &mut Record, interactive: bool) -> Res
 /// `hull run -t` in the foreground: the program gets a pseudo-terminal; we relay it to ours
 /// (in raw mode, with our keystrokes when `-i`) and to the log.
 fn run_foreground_tty(engine: &Engine, r: &mut Record, interactive: bool) -> Result<i32> {
-    let pty = host::open_terminal()?;
-    let pid = match start_process(engine, r, Io::Terminal(pty.slave)) {
-        Ok(pid) => pid,
+    let (ours, theirs) = host::console_pair()?;
+    let started = start_process(engine, r, Io::Terminal(theirs))
+        .and_then(|pid| Ok((pid, host::receive_terminal(&ours)?)));
+    let (pid, master) = match started {
+        Ok(started) => started,
         Err(e) => {
             if r.host_config.auto_remove {
                 let _ = super::ops::remove_dirs(engine, r);
@@ -449,7 +451,7 @@ fn run_foreground_tty(engine: &Engine, r: &mut Record, interactive: bool) -> Res
     let log = open_log(r)?;
     {
         let _raw = interactive.then(host::raw_terminal);
-        relay_terminal(&pty.master, &log, true, interactive);
+        relay_terminal(&master, &log, true, interactive);
     }
     let code = host::wait_for_exit(pid);
     host::stop_forwarding_signals();
@@ -530,9 +532,9 @@ fn monitor_detached(engine: &Engine, r: &mut Record, chan: &mut Chan) -> i32 {
     };
     // `-dt`: the program gets a terminal (a shell stays interactive and waits), its output
     // goes to the log.
-    let pty = if r.config.tty {
-        match host::open_terminal() {
-            Ok(p) => Some(p),
+    let console = if r.config.tty {
+        match host::console_pair() {
+            Ok(pair) => Some(pair),
             Err(e) => {
                 let _ = chan.send("error", &format!("125 {e}"));
                 return 1;
@@ -541,12 +543,16 @@ fn monitor_detached(engine: &Engine, r: &mut Record, chan: &mut Chan) -> i32 {
     } else {
         None
     };
-    let (io, master) = match pty {
-        Some(p) => (Io::Terminal(p.slave), Some(p.master)),
+    let (io, ours) = match console {
+        Some((ours, theirs)) => (Io::Terminal(theirs), Some(ours)),
         None => (Io::Fds([OwnedFd::from(null), out_w, err_w]), None),
     };
-    let pid = match start_process(engine, r, io) {
-        Ok(pid) => pid,
+    let started = start_process(engine, r, io).and_then(|pid| {
+        let master = ours.as_ref().map(host::receive_terminal).transpose()?;
+        Ok((pid, master))
+    });
+    let (pid, master) = match started {
+        Ok(started) => started,
         Err(e) => {
             let _ = chan.send("error", &format!("{} {e}", e.exit_code()));
             if r.host_config.auto_remove {

@@ -161,6 +161,9 @@ pub struct ExecArgs {
     pub workdir: Option<String>,
     pub user: Option<String>,
     pub detach: bool,
+    /// `-t`: the command gets a terminal of the container's own devpts, relayed to ours (a
+    /// detached command's terminal would have no reader, so `-dt` runs without one).
+    pub tty: bool,
 }
 
 /// `hull exec`: returns the command's exit status (126/127 when it cannot run).
@@ -188,6 +191,8 @@ pub fn exec(engine: &Engine, r: &Record, a: ExecArgs) -> Result<i32> {
             user,
             detach: a.detach,
             pid_file: None,
+            tty: a.tty && !a.detach,
+            console_socket: None,
         },
     )?;
     Ok(code)

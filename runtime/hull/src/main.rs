@@ -394,6 +394,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     workdir,
                     user,
                     detach,
+                    tty,
                 },
             )?)
         }

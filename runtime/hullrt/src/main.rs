@@ -153,8 +153,12 @@ enum Command {
         detach: bool,
         #[arg(long = "pid-file")]
         pid_file: Option<PathBuf>,
+        /// Give the command a terminal (its own /dev/pts/N in the container).
         #[arg(short, long)]
         tty: bool,
+        /// Unix socket that receives the terminal's pty master (with --tty or a process.terminal).
+        #[arg(long = "console-socket")]
+        console_socket: Option<PathBuf>,
     },
     /// List containers.
     List {
@@ -220,24 +224,19 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             pid_file,
             console_socket,
         } => {
-            let pty = match &console_socket {
-                Some(_) => Some(hull_oci::host::open_terminal()?),
-                None => None,
-            };
+            // The container's process sends its pty's master to the client itself.
+            let console = console_socket
+                .as_deref()
+                .map(hull_oci::host::connect_console_socket)
+                .transpose()?;
             create::create(create::CreateOptions {
                 root: root.clone(),
                 id: id.clone(),
                 bundle,
                 pid_file,
-                console: pty.as_ref().map(|p| p.slave.try_clone()).transpose()?,
+                console,
                 stdio: None,
             })?;
-            if let (Some(socket), Some(pty)) = (&console_socket, &pty) {
-                if let Err(e) = hull_oci::host::send_terminal(socket, &pty.master) {
-                    let _ = container::delete::delete(&root, &id, true);
-                    return Err(e.into());
-                }
-            }
             Ok(0)
         }
         Command::Start { id } => {
@@ -322,10 +321,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             detach,
             pid_file,
             tty,
+            console_socket,
         } => {
-            if tty {
-                bail!("exec --tty is not supported yet: run without -t");
-            }
             let user = user.as_deref().map(exec::parse_user).transpose()?;
             let process = process.as_deref().map(exec::load_process).transpose()?;
             if process.is_some() && !command.is_empty() {
@@ -343,6 +340,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     user,
                     detach,
                     pid_file,
+                    tty,
+                    console_socket,
                 },
             )?)
         }

@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::sys;
 
 pub use crate::sys::chan::Chan;
-pub use crate::sys::pty::{Pty, RawMode};
+pub use crate::sys::pty::RawMode;
 
 /// Continue as this program re-executed (same arguments) from a binary no container can
 /// write — a detached read-only bind mount of it, else a sealed in-memory copy — so that no
@@ -79,9 +79,25 @@ pub fn stop_forwarding_signals() {
     sys::signals::forward_to(0)
 }
 
-/// A new pseudo-terminal pair sized like ours.
-pub fn open_terminal() -> Result<Pty> {
-    sys::pty::open()
+/// A connected pair of sockets for a container's terminal: keep the first and pass the
+/// second as `CreateOptions::console`; once `create` returns, `receive_terminal` on the first
+/// gives the master of the pty the container's process opened in its own /dev/pts.
+pub fn console_pair() -> Result<(OwnedFd, OwnedFd)> {
+    sys::pty::console_pair()
+}
+
+/// The master the container's process sent over our end of `console_pair`, sized like our
+/// own terminal.
+pub fn receive_terminal(ours: &OwnedFd) -> Result<OwnedFd> {
+    let master = sys::pty::receive_master(ours)?;
+    sys::pty::size_like_ours(&master);
+    Ok(master)
+}
+
+/// Connect to a client's console socket (runc's `--console-socket PATH`): pass the result as
+/// `CreateOptions::console` and the client receives the master itself.
+pub fn connect_console_socket(path: &Path) -> Result<OwnedFd> {
+    sys::pty::connect_console_socket(path)
 }
 
 /// Our terminal in raw mode until the returned guard is dropped (a no-op when stdin is not a
@@ -94,9 +110,4 @@ pub fn raw_terminal() -> RawMode {
 /// until its last holder closes it.
 pub fn relay_terminal(master: &OwnedFd, forward_stdin: bool, sink: &mut dyn FnMut(&[u8])) {
     sys::pty::relay(master, forward_stdin, sink)
-}
-
-/// Hand a terminal's master to the client listening on `socket` (runc's `--console-socket`).
-pub fn send_terminal(socket: &Path, master: &OwnedFd) -> Result<()> {
-    sys::pty::send_master(socket, master)
 }

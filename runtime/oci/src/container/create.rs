@@ -24,7 +24,9 @@ pub struct CreateOptions {
     pub id: String,
     pub bundle: PathBuf,
     pub pid_file: Option<PathBuf>,
-    /// The pty slave for process.terminal (the caller keeps the master).
+    /// For process.terminal: a connected console socket (a client's `--console-socket`, or
+    /// the second end of `host::console_pair`) over which the container's process sends the
+    /// master of the pty it opens in its own /dev/pts.
     pub console: Option<OwnedFd>,
     /// stdin, stdout and stderr for the container's program; None: inherit ours.
     pub stdio: Option<[OwnedFd; 3]>,
@@ -146,7 +148,7 @@ fn build(
             .as_ref()
             .map(|c| c.try_clone())
             .transpose()
-            .at("dup console", "pty")?,
+            .at("dup console socket", "console")?,
         stdio: match &opts.stdio {
             Some([a, b, c]) => Some([
                 a.try_clone().at("dup stdin", "stdio")?,

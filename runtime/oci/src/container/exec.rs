@@ -13,7 +13,7 @@ use super::Container;
 use crate::error::{Error, Result};
 use crate::init::process as setup;
 use crate::state::Op;
-use crate::sys::{chan::Chan, ns, process, signals};
+use crate::sys::{chan::Chan, ns, process, pty, signals};
 
 pub struct ExecOptions {
     /// A whole OCI `process` object (`exec --process FILE`, as conmon sends it): used as it
@@ -27,6 +27,11 @@ pub struct ExecOptions {
     pub user: Option<(u32, Option<u32>)>,
     pub detach: bool,
     pub pid_file: Option<PathBuf>,
+    /// `--tty`: give the process a terminal (process.terminal), unless `process` says.
+    pub tty: bool,
+    /// With a terminal: the client's socket that receives the pty master (runc's protocol);
+    /// without one, hullrt relays the terminal to its own stdio.
+    pub console_socket: Option<PathBuf>,
 }
 
 /// Parse `--user UID[:GID]`.
@@ -72,20 +77,15 @@ pub fn load_process(file: &std::path::Path) -> Result<Process> {
     })
 }
 
-/// The config's checks of a process, and what exec cannot do yet.
+/// The config's checks of a process.
 fn validate_process(p: &Process) -> Result<()> {
-    crate::spec::validate_process(p).map_err(|e| Error::Unsupported(format!("exec: {e}")))?;
-    if p.terminal() == Some(true) {
-        return Err(Error::Unsupported(
-            "process.terminal is true: exec with a terminal is not supported by hullrt yet".into(),
-        ));
-    }
-    Ok(())
+    crate::spec::validate_process(p).map_err(|e| Error::Unsupported(format!("exec: {e}")))
 }
 
 /// The config's process with the command line's flags applied.
 fn with_flags(mut proc_: Process, opts: &ExecOptions) -> Result<Process> {
     proc_.set_args(Some(opts.args.clone()));
+    proc_.set_terminal(Some(opts.tty));
     let mut env = proc_.env().clone().unwrap_or_default();
     env.extend(opts.env.iter().cloned());
     proc_.set_env(Some(env));
@@ -151,6 +151,24 @@ fn exec_process(
         }
     }
     let cgroup = crate::cgroups::manager(c.record.cgroup.clone());
+    // The process opens its terminal in the container's /dev/pts and sends the master to the
+    // client's socket, or to us (to relay) when we stay in the foreground.
+    let terminal = proc_.terminal().unwrap_or(false);
+    let (console_ours, console) = match (terminal, &opts.console_socket, opts.detach) {
+        (false, _, _) => (None, None),
+        (true, Some(path), _) => (None, Some(pty::connect_console_socket(path)?)),
+        (true, None, true) => {
+            return Err(Error::Unsupported(
+                "exec: a terminal for a detached process needs --console-socket (nobody would \
+                 hold the terminal)"
+                    .into(),
+            ))
+        }
+        (true, None, false) => {
+            let (ours, theirs) = pty::console_pair()?;
+            (Some(ours), Some(theirs))
+        }
+    };
     let (mut ours, theirs) = Chan::pair()?;
     let helper = match process::fork()? {
         ForkResult::Child => {
@@ -165,8 +183,11 @@ fn exec_process(
                         let mut chan = chan.try_clone_for_child()?;
                         // hullrt moves us into the container's cgroup, then says "go": only
                         // this process ever counts against the container's pids limit.
-                        let e = match chan.expect("go") {
-                            Ok(_) => exec_in_container(&proc_, seccomp.as_ref()),
+                        let e = match chan.expect("go").and_then(|_| match &console {
+                            Some(socket) => open_terminal(socket),
+                            None => Ok(()),
+                        }) {
+                            Ok(()) => exec_in_container(&proc_, seccomp.as_ref()),
                             Err(e) => e,
                         };
                         let _ = chan.send("error", &e.to_string());
@@ -178,6 +199,7 @@ fn exec_process(
                         unsafe { libc::_exit(code) }
                     }
                     ForkResult::Parent { child } => {
+                        drop(console);
                         chan.send("pid", &child.as_raw().to_string())?;
                         signals::forward_to(child.as_raw());
                         let code = if opts.detach {
@@ -199,6 +221,7 @@ fn exec_process(
         ForkResult::Parent { child } => child,
     };
     drop(theirs);
+    drop(console);
     drop(joins);
     // Two processes write here: the helper ("pid N" once it has forked) and the command's
     // process ("error …" when it cannot exec). Either may come first.
@@ -242,6 +265,14 @@ fn exec_process(
         super::create::write_pid_file(path, target)?;
     }
     signals::forward_to(target.as_raw());
+    // With our own terminal to relay: until the process (and whatever it left holding the
+    // terminal) is gone. A process that failed before sending it reports why on the channel.
+    if let Some(console) = &console_ours {
+        if let Ok(master) = pty::receive_master(console) {
+            pty::size_like_ours(&master);
+            super::run::relay_to_our_terminal(&master);
+        }
+    }
     // The socket closes on a successful execve (it is close-on-exec); a message means failure.
     if failure.is_none() {
         if let Ok(Some((w, text))) = ours.recv() {
@@ -257,6 +288,16 @@ fn exec_process(
         crate::log::error(format!("exec in container {id:?}: {text}"));
     }
     Ok(code)
+}
+
+/// In a new session, a pty from the container's /dev/pts becomes the controlling terminal and
+/// stdio; its master goes over the console socket.
+fn open_terminal(socket: &std::os::fd::OwnedFd) -> Result<()> {
+    use std::os::fd::AsFd;
+    nix::unistd::setsid().map_err(|e| Error::sys("setsid", e))?;
+    let (master, slave, _) = pty::open_inside()?;
+    crate::init::attach_terminal(&slave)?;
+    pty::send_master_over(socket.as_fd(), &master)
 }
 
 /// The exec'd process: default signal dispositions and the config's rlimits (an exec does not

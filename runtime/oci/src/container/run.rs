@@ -30,24 +30,30 @@ pub fn run(opts: RunOptions) -> Result<i32> {
         .as_ref()
         .and_then(|p| p.terminal())
         .unwrap_or(false);
-    let pty = if terminal { Some(pty::open()?) } else { None };
+    // With a client's console socket the master goes to the client; else to us, to relay.
+    let (ours, console) = match (terminal, &opts.console_socket) {
+        (false, _) => (None, None),
+        (true, Some(path)) => (None, Some(pty::connect_console_socket(path)?)),
+        (true, None) => {
+            let (ours, theirs) = pty::console_pair()?;
+            (Some(ours), Some(theirs))
+        }
+    };
     let created = create(CreateOptions {
         root: opts.root.clone(),
         id: opts.id.clone(),
         bundle: opts.bundle.clone(),
         pid_file: opts.pid_file.clone(),
-        console: pty
-            .as_ref()
-            .map(|p| p.slave.try_clone())
-            .transpose()
-            .ok()
-            .flatten(),
+        console,
         stdio: None,
     })?;
-    let master = pty.map(|p| p.master);
-    if let (Some(socket), Some(master)) = (&opts.console_socket, &master) {
-        pty::send_master(socket, master)?;
-    }
+    let master = match ours.as_ref().map(receive_master).transpose() {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = super::delete::delete(&opts.root, &opts.id, true);
+            return Err(e);
+        }
+    };
     // Signals that arrive from now on belong to the container.
     signals::forward_to(created.pid.as_raw());
     if let Err(e) = super::start::start(&opts.root, &opts.id) {
@@ -57,9 +63,9 @@ pub fn run(opts: RunOptions) -> Result<i32> {
     if opts.detach {
         return Ok(0);
     }
-    let code = match (&master, opts.console_socket.is_none()) {
-        (Some(master), true) => wait_relaying(created.pid, master),
-        _ => process::reap_until(created.pid),
+    let code = match &master {
+        Some(master) => wait_relaying(created.pid, master),
+        None => process::reap_until(created.pid),
     };
     record_end(&opts, code)?;
     if !opts.keep {
@@ -68,15 +74,25 @@ pub fn run(opts: RunOptions) -> Result<i32> {
     Ok(code)
 }
 
+fn receive_master(ours: &std::os::fd::OwnedFd) -> Result<std::os::fd::OwnedFd> {
+    let master = pty::receive_master(ours)?;
+    pty::size_like_ours(&master);
+    Ok(master)
+}
+
 fn wait_relaying(init: Pid, master: &std::os::fd::OwnedFd) -> i32 {
-    {
-        let _raw = pty::RawMode::enter();
-        let mut out = std::io::stdout();
-        pty::relay(master, true, &mut |chunk| {
-            let _ = out.write_all(chunk).and_then(|_| out.flush());
-        });
-    }
+    relay_to_our_terminal(master);
     process::reap_until(init)
+}
+
+/// Our stdin to the container's terminal and its output to our stdout (our terminal in raw
+/// mode meanwhile), until the last holder of its slave side is gone.
+pub(super) fn relay_to_our_terminal(master: &std::os::fd::OwnedFd) {
+    let _raw = pty::RawMode::enter();
+    let mut out = std::io::stdout();
+    pty::relay(master, true, &mut |chunk| {
+        let _ = out.write_all(chunk).and_then(|_| out.flush());
+    });
 }
 
 fn record_end(opts: &RunOptions, code: i32) -> Result<()> {

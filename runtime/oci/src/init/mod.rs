@@ -14,7 +14,7 @@ pub mod rootfs;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
@@ -36,7 +36,8 @@ pub struct InitContext {
     /// linux.seccomp compiled by `create` before it forked.
     pub seccomp: Option<crate::seccomp::Program>,
     pub cgroup: CgroupLocation,
-    /// The pty slave when process.terminal is set.
+    /// With process.terminal: the console socket over which the init sends the master of the
+    /// pty it opens inside the container.
     pub console: Option<OwnedFd>,
     /// stdin, stdout, stderr for the program (dup'ed onto 0, 1, 2 before exec).
     pub stdio: Option<[OwnedFd; 3]>,
@@ -183,6 +184,8 @@ fn container_init(
 
     rootfs::pivot(&ctx.rootfs)?;
     rootfs::root_propagation(spec)?;
+    // Before finish: a read-only root would refuse /dev/console's mount point.
+    let terminal = ctx.console.as_ref().map(open_terminal).transpose()?;
     rootfs::finish(spec)?;
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
 
@@ -206,8 +209,8 @@ fn container_init(
             nix::errno::Errno::result(rc).ctx(|| format!("dup2 onto fd {target}"))?;
         }
     }
-    if let Some(console) = &ctx.console {
-        attach_console(console)?;
+    if let Some(slave) = &terminal {
+        attach_terminal(slave)?;
     }
 
     chan.send("ready", "")?;
@@ -273,8 +276,19 @@ fn wait_for_start(fifo: &mut File) -> Result<()> {
     }
 }
 
-fn attach_console(console: &OwnedFd) -> Result<()> {
-    let fd = console.as_raw_fd();
+/// The container's terminal, as runc makes it: a pty from the container's own devpts, its
+/// slave also mounted on /dev/console, its master sent over the console socket. Returns the
+/// slave.
+fn open_terminal(socket: &OwnedFd) -> Result<OwnedFd> {
+    let (master, slave, path) = crate::sys::pty::open_inside()?;
+    rootfs::mount_console(&path)?;
+    crate::sys::pty::send_master_over(socket.as_fd(), &master)?;
+    Ok(slave)
+}
+
+/// Make `slave` the controlling terminal (we are a session leader) and stdin, stdout, stderr.
+pub(crate) fn attach_terminal(slave: &OwnedFd) -> Result<()> {
+    let fd = slave.as_raw_fd();
     // SAFETY: ioctl TIOCSCTTY on a pty slave we own; we are a session leader after setsid.
     let rc = unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) };
     nix::errno::Errno::result(rc).ctx(|| "make the pty the controlling terminal".to_string())?;

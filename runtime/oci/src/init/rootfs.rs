@@ -1,8 +1,9 @@
 //! The container's filesystem, built inside its own mount namespace: the rootfs bind, the
 //! config's mounts, device nodes, then pivot_root and the masked and read-only paths.
 
-use std::fs;
+use std::fs::{self, OpenOptions};
 use std::os::unix::fs::symlink;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use nix::mount::MsFlags;
@@ -350,6 +351,23 @@ fn dev_symlinks(dev: &Path) -> Result<()> {
         symlink(target, &path).at("create symlink", &path)?;
     }
     Ok(())
+}
+
+/// Mount the container's pty slave (`/dev/pts/N`) on /dev/console, as runc does, creating the
+/// mount point when the rootfs has none. Runs after pivot_root: every path is the container's.
+pub fn mount_console(slave: &Path) -> Result<()> {
+    let console = Path::new("/dev/console");
+    if console.symlink_metadata().is_err() {
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(console)
+            .at("create the mount point", console)?;
+    }
+    mount::bind(slave, console, false)
 }
 
 /// Swap the root: afterwards `/` is the rootfs and the host's tree is gone from this namespace.
