@@ -12,7 +12,8 @@ set -euo pipefail
 
 ensure_root
 cd "$HULL_REPO"
-ensure_apt_packages busybox-static iproute2 nftables iptables util-linux libseccomp-dev
+ensure_apt_packages busybox-static iproute2 nftables iptables util-linux libseccomp-dev \
+    golang-github-containers-common
 ensure_rust rustfmt clippy
 
 LOG=$(mktemp /tmp/hull-test.XXXXXX)

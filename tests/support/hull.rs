@@ -97,6 +97,16 @@ impl Hull {
         capture(script, CMD_TIMEOUT)
     }
 
+    /// The `HostConfig` of a container run (to its end) from busybox with `flags`.
+    pub fn inspect_created(&self, flags: &[&str]) -> Value {
+        let mut args = vec!["run", "-d"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["busybox", "true"]);
+        let id = self.ok(&args).trim().to_string();
+        self.remember(&id);
+        self.inspect(&id)["HostConfig"].clone()
+    }
+
     /// Runs `hull ARGS…` in the background (e.g. `logs -f`).
     pub fn spawn(&self, args: &[&str]) -> Background {
         Background::spawn(self.command(args))
@@ -229,7 +239,11 @@ impl Hull {
             .collect();
         Leftovers {
             containers: entries(&self.root().join("containers")),
-            runtime_state: entries(&self.root().join("runtime")),
+            // hullrt's compiled-seccomp cache is shared by all containers, not one's state.
+            runtime_state: entries(&self.root().join("runtime"))
+                .into_iter()
+                .filter(|e| e != "@seccomp-cache")
+                .collect(),
             mounts: self.mounts(),
             cgroups: cgroup_dirs_named_any(&names),
             processes: self.hull_processes(),

@@ -8,24 +8,6 @@ use serde_json::{json, Value};
 use super::error::{EngineError, Result};
 use super::record::Record;
 
-/// Docker's default capability set.
-pub const DEFAULT_CAPS: [&str; 14] = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-];
-
 /// Where `--init` finds its init inside the container.
 pub const INIT_PATH: &str = "/sbin/hull-init";
 
@@ -165,7 +147,12 @@ pub fn config(b: &BundleInputs) -> Result<Value> {
     if hc.pids_limit > 0 {
         resources["pids"] = json!({"limit": hc.pids_limit});
     }
-    let caps: Vec<&str> = DEFAULT_CAPS.to_vec();
+    let security = crate::security::Security::of(
+        hc.cap_add.as_deref().unwrap_or_default(),
+        hc.cap_drop.as_deref().unwrap_or_default(),
+        hc.privileged,
+        hc.security_opt.as_deref().unwrap_or_default(),
+    )?;
     let mut namespaces = vec![
         json!({"type": "pid"}),
         json!({"type": "ipc"}),
@@ -178,7 +165,7 @@ pub fn config(b: &BundleInputs) -> Result<Value> {
         NetNs::Host => {}
         NetNs::Join(path) => namespaces.push(json!({"type": "network", "path": path})),
     }
-    Ok(json!({
+    let mut config = json!({
         "ociVersion": "1.0.2",
         "process": {
             "terminal": false,
@@ -186,8 +173,6 @@ pub fn config(b: &BundleInputs) -> Result<Value> {
             "args": args,
             "env": r.config.env,
             "cwd": cwd,
-            "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
-            "noNewPrivileges": false
         },
         "root": {"path": b.rootfs, "readonly": r.host_config.readonly_rootfs},
         "hostname": r.config.hostname,
@@ -203,7 +188,9 @@ pub fn config(b: &BundleInputs) -> Result<Value> {
             ],
             "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
         }
-    }))
+    });
+    security.apply(&mut config);
+    Ok(config)
 }
 
 /// The forwarding init `--init` puts in PID 1: it runs the command as its child, passes the

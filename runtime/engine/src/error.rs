@@ -22,6 +22,8 @@ pub enum EngineError {
     #[error(transparent)]
     Flag(#[from] crate::units::FlagError),
     #[error(transparent)]
+    Security(#[from] crate::security::SecurityError),
+    #[error(transparent)]
     Template(#[from] crate::views::TemplateError),
     #[error("container {0} is not running")]
     NotRunning(String),

@@ -14,6 +14,7 @@ pub mod network;
 pub mod ops;
 pub mod overlay;
 pub mod record;
+pub mod security;
 pub mod units;
 pub mod views;
 
@@ -60,6 +61,10 @@ pub struct RunArgs {
     pub network: Option<String>,
     pub publish: Vec<units::PortSpec>,
     pub publish_all: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub privileged: bool,
+    pub security_opt: Vec<String>,
 }
 
 /// The network a container joins when `--network` is not given: Docker's "bridge", unless

@@ -136,6 +136,10 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
         }
         tmpfs.insert(dest.to_string(), opts.to_string());
     }
+    // Checked before anything exists, as Docker's create does.
+    super::security::Security::of(&a.cap_add, &a.cap_drop, a.privileged, &a.security_opt)?;
+    let security_opt = super::security::record_security_opts(&a.security_opt)?;
+    let security_opt = (!security_opt.is_empty()).then_some(security_opt);
     let layers = engine.store.layer_dirs(&image)?;
     let mut r = Record {
         id: id.clone(),
@@ -207,6 +211,10 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
             network_mode: mode.to_string(),
             port_bindings,
             publish_all_ports: a.publish_all,
+            cap_add: (!a.cap_add.is_empty()).then(|| a.cap_add.clone()),
+            cap_drop: (!a.cap_drop.is_empty()).then(|| a.cap_drop.clone()),
+            privileged: a.privileged,
+            security_opt,
         },
         mounts,
         graph_driver: GraphDriver {

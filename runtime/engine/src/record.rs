@@ -59,6 +59,16 @@ pub struct HostConfig {
     pub port_bindings: BTreeMap<String, Vec<PortBinding>>,
     #[serde(default)]
     pub publish_all_ports: bool,
+    /// `--cap-add`, `--cap-drop` as given (null when none, as Docker shows them).
+    #[serde(default)]
+    pub cap_add: Option<Vec<String>>,
+    #[serde(default)]
+    pub cap_drop: Option<Vec<String>>,
+    #[serde(default)]
+    pub privileged: bool,
+    /// `--security-opt`, a seccomp profile file replaced by its content.
+    #[serde(default)]
+    pub security_opt: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]

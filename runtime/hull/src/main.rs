@@ -83,6 +83,18 @@ struct RunFlags {
     publish_all: bool,
     #[arg(long)]
     network: Option<String>,
+    /// Add a Linux capability (e.g. NET_ADMIN, or ALL).
+    #[arg(long = "cap-add")]
+    cap_add: Vec<String>,
+    /// Drop a Linux capability (e.g. CHOWN, or ALL).
+    #[arg(long = "cap-drop")]
+    cap_drop: Vec<String>,
+    /// Every capability, every host device, no seccomp filter, no masked paths.
+    #[arg(long)]
+    privileged: bool,
+    /// seccomp=unconfined|PROFILE.json, no-new-privileges.
+    #[arg(long = "security-opt")]
+    security_opt: Vec<String>,
     image: String,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
@@ -593,6 +605,10 @@ fn run(f: RunFlags) -> anyhow::Result<i32> {
             .map(|p| units::parse_port(p))
             .collect::<Result<_, _>>()?,
         publish_all: f.publish_all,
+        cap_add: f.cap_add,
+        cap_drop: f.cap_drop,
+        privileged: f.privileged,
+        security_opt: f.security_opt,
     };
     let e = engine()?;
     let mut r = hull_engine::monitor::create(&e, &args)?;
