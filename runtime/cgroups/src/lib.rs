@@ -4,6 +4,7 @@
 //! `/proc/self/cgroup`), whether the config's `cgroupsPath` is relative or absolute, so a
 //! runtime never writes beside or above the process that started it.
 
+mod device_rules;
 pub mod mountinfo;
 mod path;
 mod usage;
