@@ -60,6 +60,7 @@ impl Access {
         })
     }
 
+    #[cfg(test)]
     pub(crate) fn from_bits(bits: u8) -> Access {
         Access(bits & Access::ALL.0)
     }
@@ -127,6 +128,7 @@ impl Pattern {
     }
 
     /// Whether the device `kind major:minor` matches.
+    #[cfg(test)]
     pub(crate) fn covers(&self, device: &Device) -> bool {
         (self.kind == DeviceKind::All || self.kind == device.kind)
             && self.major.is_none_or(|m| m == device.major)
@@ -148,7 +150,9 @@ impl fmt::Display for Pattern {
     }
 }
 
-/// One device the kernel asks about: a block or character device and its numbers.
+/// One device the kernel asks about: a block or character device and its numbers (the tests'
+/// model of what the kernel passes the program).
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Device {
     pub(crate) kind: DeviceKind,
@@ -172,10 +176,12 @@ impl DeviceRule {
             LinuxDeviceType::A => DeviceKind::All,
             LinuxDeviceType::B => DeviceKind::Block,
             LinuxDeviceType::C => DeviceKind::Char,
-            other => return Err(CgroupError::Invalid(format!(
+            other => {
+                return Err(CgroupError::Invalid(format!(
                 "linux.resources.devices: type {:?} is not a device cgroup type (use a, b or c)",
                 other.as_str()
-            ))),
+            )))
+            }
         };
         let number = |which: &str, n: Option<i64>| match n {
             Some(n) if n >= 0 => u32::try_from(n).map(Some).map_err(|_| {
@@ -293,7 +299,8 @@ impl DevicePolicy {
 
     /// The verdict, as the v1 kernel gives it: with a deny default, one exception must grant
     /// every right asked for; with an allow default, any exception that names one of them
-    /// refuses.
+    /// refuses. (The program computes the same; this is the model its tests compare it with.)
+    #[cfg(test)]
     pub(crate) fn allows(&self, device: &Device, access: Access) -> bool {
         let mut named = self
             .exceptions

@@ -27,6 +27,15 @@ pub enum CgroupError {
     },
     #[error("cgroup: {0}")]
     Invalid(String),
+    /// The kernel refused the v2 device program; `detail` holds the verifier's verdict or a
+    /// hint.
+    #[error("cgroup: the kernel refused the device program for {path} (BPF_PROG_LOAD): {source}{detail}")]
+    DeviceProgram {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+        detail: String,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, CgroupError>;

@@ -46,12 +46,17 @@ pub(crate) fn access(text: &str) -> Access {
 
 /// Any rule, with numbers from a small range so that patterns often meet.
 pub(crate) fn arb_rule() -> impl Strategy<Value = DeviceRule> {
+    arb_rule_with(&[0, 1, 2])
+}
+
+/// Any rule whose numbers, when given, are taken from `numbers`.
+pub(crate) fn arb_rule_with(numbers: &'static [u32]) -> impl Strategy<Value = DeviceRule> {
     let kind = prop_oneof![
         1 => Just(DeviceKind::All),
         3 => Just(DeviceKind::Block),
         4 => Just(DeviceKind::Char),
     ];
-    let number = proptest::option::of(0u32..3);
+    let number = proptest::option::of(proptest::sample::select(numbers));
     (any::<bool>(), kind, number.clone(), number, 1u8..8).prop_map(
         |(allow, kind, major, minor, bits)| DeviceRule {
             allow,
@@ -61,12 +66,17 @@ pub(crate) fn arb_rule() -> impl Strategy<Value = DeviceRule> {
     )
 }
 
-/// Every block and character device with numbers 0..4: one past the rules' range.
+/// Every block and character device with numbers 0..4: one past [`arb_rule`]'s range.
 pub(crate) fn every_device() -> Vec<Device> {
+    every_device_with(&[0, 1, 2, 3])
+}
+
+/// Every block and character device whose numbers are in `numbers`.
+pub(crate) fn every_device_with(numbers: &[u32]) -> Vec<Device> {
     let mut out = Vec::new();
     for kind in [DeviceKind::Block, DeviceKind::Char] {
-        for major in 0..4 {
-            for minor in 0..4 {
+        for &major in numbers {
+            for &minor in numbers {
                 out.push(Device { kind, major, minor });
             }
         }

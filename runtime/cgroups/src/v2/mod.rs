@@ -1,6 +1,8 @@
 //! cgroup v2: one directory in the unified hierarchy; a controller's files appear in it only
 //! once every ancestor down to its parent lists the controller in `cgroup.subtree_control`.
 
+pub mod devices;
+
 use std::path::Path;
 
 use oci_spec::runtime::{LinuxMemory, LinuxResources};
