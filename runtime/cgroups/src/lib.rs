@@ -67,7 +67,8 @@ pub trait CgroupManager {
     /// An existing, empty leaf is joined as runc joins it (and, not being ours, never removed
     /// by `destroy`); one that already holds processes is refused.
     fn create(&mut self) -> Result<()>;
-    /// Write the config's limits (memory, cpu, pids, devices on v1).
+    /// Write the config's limits (memory, cpu, pids) and enforce its device rules (v1: the
+    /// `devices` files; v2: an eBPF program attached to the cgroup).
     fn apply(&self, resources: &LinuxResources) -> Result<()>;
     /// Move a process into the cgroup (every hierarchy on v1).
     fn add_process(&self, pid: i32) -> Result<()>;

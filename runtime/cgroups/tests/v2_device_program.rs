@@ -14,7 +14,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use hull_cgroups::v2::devices::{apply_device_rules, attached_programs};
-use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceCgroupBuilder, LinuxDeviceType};
+use hull_cgroups::v2::V2Manager;
+use hull_cgroups::{CgroupLocation, CgroupManager, CgroupVersion};
+use oci_spec::runtime::{
+    LinuxDeviceCgroup, LinuxDeviceCgroupBuilder, LinuxDeviceType, LinuxResourcesBuilder,
+};
 
 /// A cgroup v2 directory of this test, removed (after killing anything left in it) on drop.
 struct TestCgroup {
@@ -206,6 +210,26 @@ fn allow_char(major: i64, minor: i64, access: &str) -> LinuxDeviceCgroup {
     rule(true, LinuxDeviceType::C, Some(major), Some(minor), access)
 }
 
+/// What hullrt's create makes of a config whose rules are "deny all" (hull's own, Docker's):
+/// the rule, then the default devices, /dev/console, /dev/ptmx and /dev/pts/*.
+fn hullrt_default_rules() -> Vec<LinuxDeviceCgroup> {
+    let mut rules = vec![deny_all()];
+    for (major, minor) in [
+        (1, 3),
+        (1, 5),
+        (1, 7),
+        (1, 8),
+        (1, 9),
+        (5, 0),
+        (5, 1),
+        (5, 2),
+    ] {
+        rules.push(allow_char(major, minor, "rwm"));
+    }
+    rules.push(rule(true, LinuxDeviceType::C, Some(136), None, "rwm"));
+    rules
+}
+
 fn errno_name(errno: i32) -> String {
     if errno == 0 {
         "ok".to_owned()
@@ -254,6 +278,39 @@ fn only_the_devices_the_rules_allow_can_be_opened() {
             ("mknod c 1:3 (no m)", 0),
         ],
     );
+}
+
+#[test]
+fn the_default_rules_refuse_mknod_of_a_block_device_through_the_v2_manager() {
+    let cg = TestCgroup::new("mknod");
+    let tmp = tempfile::tempdir().unwrap();
+    let manager = V2Manager::new(CgroupLocation {
+        version: CgroupVersion::V2,
+        dirs: vec![cg.dir.clone()],
+        created: vec![], // the guard removes the directory
+    });
+    let resources = LinuxResourcesBuilder::default()
+        .devices(hullrt_default_rules())
+        .build()
+        .unwrap();
+    manager.apply(&resources).unwrap();
+    let inside = [
+        Try::Mknod(tmp.path().join("loop0"), libc::S_IFBLK, 7, 0),
+        Try::Mknod(tmp.path().join("null"), libc::S_IFCHR, 1, 3),
+        Try::Open("/dev/zero", libc::O_RDONLY),
+        Try::Open("/dev/null", libc::O_WRONLY),
+    ];
+    expect(
+        &probe(Some(&cg), &inside),
+        &[
+            ("mknod b 7:0", EPERM),
+            ("mknod c 1:3", 0),
+            ("open /dev/zero", 0),
+            ("open /dev/null", 0),
+        ],
+    );
+    let outside = [Try::Mknod(tmp.path().join("loop0"), libc::S_IFBLK, 7, 0)];
+    expect(&probe(None, &outside), &[("mknod b 7:0 outside", 0)]);
 }
 
 #[test]
