@@ -370,3 +370,41 @@ fn a_rule_list_the_kernel_would_partly_ignore_attaches_nothing() {
     assert!(err.contains("linux.resources.devices[3]"), "{err}");
     assert_eq!(attached_programs(&cg.dir).unwrap(), Vec::<u32>::new());
 }
+
+#[test]
+fn a_deny_rule_refuses_an_open_that_asks_for_its_right() {
+    // Allow everything but writing /dev/zero: an O_RDWR open asks the program for reading and
+    // writing at once, and must be refused. The rule on the largest numbers puts the compare
+    // against a number above i32::MAX through the kernel's verifier too.
+    let cg = TestCgroup::new("deny");
+    let tmp = tempfile::tempdir().unwrap();
+    let big = u32::MAX as i64;
+    apply_device_rules(
+        &cg.dir,
+        &[
+            rule(true, LinuxDeviceType::A, None, None, "rwm"),
+            rule(false, LinuxDeviceType::C, Some(1), Some(5), "w"),
+            rule(false, LinuxDeviceType::B, Some(big), Some(big), "rwm"),
+        ],
+    )
+    .unwrap();
+    expect(
+        &probe(
+            Some(&cg),
+            &[
+                Try::Open("/dev/zero", libc::O_RDONLY),
+                Try::Open("/dev/zero", libc::O_WRONLY),
+                Try::Open("/dev/zero", libc::O_RDWR),
+                Try::Open("/dev/null", libc::O_RDWR),
+                Try::Mknod(tmp.path().join("loop0"), libc::S_IFBLK, 7, 0),
+            ],
+        ),
+        &[
+            ("open /dev/zero r", 0),
+            ("open /dev/zero w", EPERM),
+            ("open /dev/zero rw", EPERM),
+            ("open /dev/null rw", 0),
+            ("mknod b 7:0", 0),
+        ],
+    );
+}
