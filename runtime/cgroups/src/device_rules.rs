@@ -6,9 +6,10 @@
 //! rule that disagrees with the default adds its access to the exception with its pattern; a
 //! rule that agrees takes its access away from that exception only. That last step is where
 //! the kernel silently keeps access the user meant to remove (`allow c 1:* rw` then
-//! `deny c 1:3 w` leaves `c 1:3 w` allowed), so, as runc does, such a list is refused here
-//! instead: on both versions the rules accepted are exactly those whose last word on each
-//! device and right is the one enforced.
+//! `deny c 1:3 w` leaves `c 1:3 w` allowed). runc refuses that case (a hole punched in a
+//! wildcard); here any such rule is refused, also the wider one (`allow c 1:3 r` then
+//! `deny c 1:* r`), so that on both versions, for every list accepted, the last rule naming a
+//! device and a right is the one enforced (a property the tests check).
 
 use std::collections::BTreeMap;
 use std::fmt;
