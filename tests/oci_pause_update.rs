@@ -102,3 +102,38 @@ fn update_changes_the_limits_of_a_running_container() {
     assert_eq!(read(&pids), "30");
     ctx.kill_and_delete(&id);
 }
+
+#[test]
+fn update_with_device_rules_keeps_the_default_devices() {
+    // An update's device rules are followed by the default devices, as at create: on cgroup
+    // v2 they become the container's whole device program, and on v1 "deny all" resets the
+    // cgroup's list, so without them /dev/null would go away under the running container.
+    let ctx = Ctx::new();
+    let b = ctx.bundle();
+    b.set_args(&["sleep", "100"]);
+    let id = ctx.started(&b);
+    let file = b.path().join("devices.json");
+    fs::write(
+        &file,
+        r#"{"devices": [{"allow": false, "access": "rwm"},
+                        {"allow": true, "type": "c", "major": 10, "minor": 200, "access": "rwm"}]}"#,
+    )
+    .unwrap();
+    must(
+        "update -r devices",
+        ctx.cmd(&["update", "-r", path_str(&file), &id]),
+    );
+    let out = must(
+        "exec after the update",
+        ctx.exec(
+            &id,
+            &[
+                "sh",
+                "-c",
+                "echo x >/dev/null && head -c 3 /dev/zero | wc -c",
+            ],
+        ),
+    );
+    assert_eq!(stdout(&out).trim(), "3", "{}", describe(&out));
+    ctx.kill_and_delete(&id);
+}

@@ -4,6 +4,7 @@
 //! `/proc/self/cgroup`), whether the config's `cgroupsPath` is relative or absolute, so a
 //! runtime never writes beside or above the process that started it.
 
+mod device_rules;
 pub mod mountinfo;
 mod path;
 mod usage;
@@ -26,6 +27,15 @@ pub enum CgroupError {
     },
     #[error("cgroup: {0}")]
     Invalid(String),
+    /// The kernel refused the v2 device program; `detail` holds the verifier's verdict or a
+    /// hint.
+    #[error("cgroup: the kernel refused the device program for {path} (BPF_PROG_LOAD): {source}{detail}")]
+    DeviceProgram {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+        detail: String,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, CgroupError>;
@@ -57,7 +67,8 @@ pub trait CgroupManager {
     /// An existing, empty leaf is joined as runc joins it (and, not being ours, never removed
     /// by `destroy`); one that already holds processes is refused.
     fn create(&mut self) -> Result<()>;
-    /// Write the config's limits (memory, cpu, pids, devices on v1).
+    /// Write the config's limits (memory, cpu, pids) and enforce its device rules (v1: the
+    /// `devices` files; v2: an eBPF program attached to the cgroup).
     fn apply(&self, resources: &LinuxResources) -> Result<()>;
     /// Move a process into the cgroup (every hierarchy on v1).
     fn add_process(&self, pid: i32) -> Result<()>;

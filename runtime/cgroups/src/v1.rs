@@ -6,8 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxResources};
+use oci_spec::runtime::LinuxResources;
 
+use super::device_rules::{parse_rules, DevicePolicy, DeviceRule};
 use super::{
     check_supported, create_or_roll_back, make_cgroup_dirs, missing_dir, parse_flat_keyed,
     parse_procs, read_file, remove_dirs, wait_until, write, write_file, CgroupError,
@@ -232,8 +233,12 @@ fn plan(resources: &LinuxResources) -> Result<Vec<Write>> {
     if let Some(pids) = resources.pids() {
         writes.push(write("pids.limit", PIDS_MAX, pids_max(pids.limit())));
     }
-    for rule in resources.devices().iter().flatten() {
-        let (file, line) = device_rule(rule)?;
+    // The rules are written as given, but a list the kernel would partly ignore is refused,
+    // as v2 refuses it (see `device_rules`).
+    let rules = parse_rules(resources.devices().as_deref().unwrap_or_default())?;
+    DevicePolicy::fold(&rules)?;
+    for rule in &rules {
+        let (file, line) = device_rule(rule);
         writes.push(write("devices", file, line));
     }
     Ok(writes)
@@ -249,44 +254,13 @@ fn pids_max(limit: i64) -> String {
 }
 
 /// A device rule as the file it goes to and the line the kernel expects: `c 1:3 rwm`.
-fn device_rule(rule: &LinuxDeviceCgroup) -> Result<(&'static str, String)> {
-    let typ = match rule.typ().unwrap_or_default() {
-        LinuxDeviceType::A => 'a',
-        LinuxDeviceType::B => 'b',
-        LinuxDeviceType::C => 'c',
-        other => {
-            return Err(CgroupError::Invalid(format!(
-                "linux.resources.devices: type {:?} is not a device cgroup type (use a, b or c)",
-                other.as_str()
-            )))
-        }
-    };
-    // runc also writes -1 for "any".
-    let number = |n: Option<i64>| match n {
-        Some(n) if n >= 0 => n.to_string(),
-        _ => "*".to_owned(),
-    };
-    let access = rule
-        .access()
-        .as_deref()
-        .filter(|a| !a.is_empty())
-        .unwrap_or("rwm");
-    if !access.chars().all(|c| "rwm".contains(c)) {
-        return Err(CgroupError::Invalid(format!(
-            "linux.resources.devices: access {access:?} may only contain r, w and m"
-        )));
-    }
-    let file = if rule.allow() {
+fn device_rule(rule: &DeviceRule) -> (&'static str, String) {
+    let file = if rule.allow {
         "devices.allow"
     } else {
         "devices.deny"
     };
-    let line = format!(
-        "{typ} {}:{} {access}",
-        number(rule.major()),
-        number(rule.minor())
-    );
-    Ok((file, line))
+    (file, format!("{} {}", rule.pattern, rule.access))
 }
 
 /// The controller a v1 file belongs to: its name up to the first dot.
@@ -299,8 +273,8 @@ mod tests {
     use super::*;
     use crate::{detect, resolve};
     use oci_spec::runtime::{
-        LinuxBlockIoBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder, LinuxHugepageLimitBuilder,
-        LinuxMemoryBuilder, LinuxPidsBuilder, LinuxResourcesBuilder,
+        LinuxBlockIoBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder, LinuxDeviceType,
+        LinuxHugepageLimitBuilder, LinuxMemoryBuilder, LinuxPidsBuilder, LinuxResourcesBuilder,
     };
     use std::collections::HashMap;
 
@@ -387,7 +361,7 @@ mod tests {
             if let Some(a) = access {
                 b = b.access(a);
             }
-            device_rule(&b.build().unwrap()).unwrap()
+            device_rule(&DeviceRule::from_oci(&b.build().unwrap()).unwrap())
         };
         assert_eq!(
             rule(false, None, None, None, Some("rwm")),
@@ -415,16 +389,41 @@ mod tests {
 
     #[test]
     fn bad_device_rules_are_refused() {
-        let fifo = LinuxDeviceCgroupBuilder::default()
-            .typ(LinuxDeviceType::P)
+        let with = |rule: LinuxDeviceCgroupBuilder| {
+            let resources = LinuxResourcesBuilder::default()
+                .devices(vec![rule.build().unwrap()])
+                .build()
+                .unwrap();
+            plan(&resources).unwrap_err().to_string()
+        };
+        let fifo = with(LinuxDeviceCgroupBuilder::default().typ(LinuxDeviceType::P));
+        assert!(
+            fifo.contains("type \"p\" is not a device cgroup type"),
+            "{fifo}"
+        );
+        let access = with(LinuxDeviceCgroupBuilder::default().access("rwx"));
+        assert!(access.contains("may only contain r, w and m"), "{access}");
+    }
+
+    #[test]
+    fn a_rule_the_kernel_would_ignore_is_refused_as_on_v2() {
+        let rule = |allow: bool, minor: Option<i64>, access: &str| {
+            let mut b = LinuxDeviceCgroupBuilder::default()
+                .allow(allow)
+                .typ(LinuxDeviceType::C)
+                .major(1)
+                .access(access);
+            if let Some(m) = minor {
+                b = b.minor(m);
+            }
+            b.build().unwrap()
+        };
+        let resources = LinuxResourcesBuilder::default()
+            .devices(vec![rule(true, None, "rw"), rule(false, Some(3), "w")])
             .build()
             .unwrap();
-        assert!(device_rule(&fifo).is_err());
-        let access = LinuxDeviceCgroupBuilder::default()
-            .access("rwx")
-            .build()
-            .unwrap();
-        assert!(device_rule(&access).is_err());
+        let err = plan(&resources).unwrap_err().to_string();
+        assert!(err.contains("linux.resources.devices[1]"), "{err}");
     }
 
     #[test]

@@ -254,8 +254,8 @@ fn prestart(spec: &oci_spec::runtime::Spec, record: &Record, ours: &mut Chan) ->
 
 /// After the config's own device rules, allow the default devices and the config's
 /// `linux.devices` (runc does the same): a config that starts with "deny all" must still get a
-/// working /dev/null and /dev/pts.
-fn with_default_device_rules(
+/// working /dev/null and /dev/pts. `update` adds them after its rules too.
+pub(super) fn with_default_device_rules(
     resources: &oci_spec::runtime::LinuxResources,
     linux: &oci_spec::runtime::Linux,
 ) -> oci_spec::runtime::LinuxResources {

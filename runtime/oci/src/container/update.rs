@@ -11,8 +11,22 @@ use crate::state::Op;
 pub fn update(root: &Path, id: &str, resources: &LinuxResources) -> Result<()> {
     let c = Container::load(root, id)?;
     c.require(Op::Update)?;
-    crate::cgroups::manager(c.record.cgroup.clone()).apply(resources)?;
+    let resources = if asks_for_devices(resources) {
+        let spec = c.dir.load_config()?;
+        let linux = spec.linux().clone().unwrap_or_default();
+        super::create::with_default_device_rules(resources, &linux)
+    } else {
+        resources.clone()
+    };
+    crate::cgroups::manager(c.record.cgroup.clone()).apply(&resources)?;
     Ok(())
+}
+
+/// Device rules in an update are followed by the default devices and the config's
+/// `linux.devices`, as at create: on cgroup v2 they become the cgroup's whole device program,
+/// which would otherwise take /dev/null and /dev/pts away from the running container.
+fn asks_for_devices(resources: &LinuxResources) -> bool {
+    resources.devices().as_ref().is_some_and(|d| !d.is_empty())
 }
 
 /// `update -r FILE` (or `-` for standard input): a `linux.resources` object.
@@ -132,6 +146,26 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("--memory \"lots\""));
+    }
+
+    #[test]
+    fn device_rules_in_an_update_get_the_default_devices_after_them() {
+        let deny_all: LinuxResources =
+            serde_json::from_str(r#"{"devices": [{"allow": false, "access": "rwm"}]}"#).unwrap();
+        assert!(asks_for_devices(&deny_all));
+        let linux = oci_spec::runtime::Linux::default();
+        let rules = super::super::create::with_default_device_rules(&deny_all, &linux)
+            .devices()
+            .clone()
+            .unwrap();
+        assert!(!rules[0].allow());
+        let null = rules
+            .iter()
+            .find(|r| r.major() == Some(1) && r.minor() == Some(3));
+        assert!(null.is_some_and(|r| r.allow()), "{rules:?}");
+        let limits_only: LinuxResources =
+            serde_json::from_str(r#"{"pids": {"limit": 5}, "devices": []}"#).unwrap();
+        assert!(!asks_for_devices(&limits_only));
     }
 
     #[test]

@@ -1,9 +1,15 @@
 //! cgroup v2: one directory in the unified hierarchy; a controller's files appear in it only
 //! once every ancestor down to its parent lists the controller in `cgroup.subtree_control`.
+//! Device rules have no file: they become an eBPF program attached to the directory
+//! ([`devices`]).
+
+pub mod devices;
 
 use std::path::Path;
 
 use oci_spec::runtime::{LinuxMemory, LinuxResources};
+
+use devices::DeviceProgram;
 
 use super::{
     check_supported, create_or_roll_back, make_cgroup_dirs, missing_dir, parse_flat_keyed,
@@ -22,9 +28,6 @@ const SWAP_MAX: &str = "memory.swap.max";
 const WANTED_CONTROLLERS: [&str; 4] = ["cpu", "cpuset", "memory", "pids"];
 /// The period the kernel uses when `cpu.max` is given none (cgroup-v2.rst).
 const DEFAULT_CPU_PERIOD: u64 = 100_000;
-const DEVICES_WARNING: &str =
-    "hullrt: warning: linux.resources.devices is not enforced on cgroup v2 \
-     (needs eBPF); device nodes are still limited to linux.devices";
 
 /// The cgroup v2 manager: one directory in the unified hierarchy.
 pub struct V2Manager {
@@ -110,6 +113,7 @@ impl CgroupManager for V2Manager {
 
     fn apply(&self, resources: &LinuxResources) -> Result<()> {
         let writes = plan(resources)?;
+        let devices = device_program(resources)?;
         let dir = self.existing_dir()?;
         // Check every file before writing any, so a missing controller leaves nothing half-done.
         for w in &writes {
@@ -117,8 +121,8 @@ impl CgroupManager for V2Manager {
                 return Err(missing_controller(dir, w));
             }
         }
-        if devices_need_warning(resources) {
-            eprintln!("{DEVICES_WARNING}");
+        if let Some(program) = devices {
+            program.install(dir)?;
         }
         for w in &writes {
             write_file(&dir.join(w.file), &w.value)?;
@@ -223,10 +227,14 @@ fn missing_controller(dir: &Path, w: &Write) -> CgroupError {
     ))
 }
 
-/// v2 has no devices files: device access is an eBPF program, which hullrt does not load.
-/// The container's /dev still holds only linux.devices, so this is a warning, not an error.
-fn devices_need_warning(resources: &LinuxResources) -> bool {
-    resources.devices().as_ref().is_some_and(|d| !d.is_empty())
+/// The device program for the config's rules, built (and so checked) before anything is
+/// written. No rules, or an empty list, asks for nothing: the cgroup keeps the programs it has
+/// (an `update` without devices leaves them), as v1 keeps its devices files.
+fn device_program(resources: &LinuxResources) -> Result<Option<DeviceProgram>> {
+    match resources.devices().as_deref() {
+        Some(rules) if !rules.is_empty() => DeviceProgram::compile(rules).map(Some),
+        _ => Ok(None),
+    }
 }
 
 /// The files to write for `resources`; refuses anything hullrt does not implement.
@@ -449,14 +457,14 @@ mod tests {
     }
 
     #[test]
-    fn devices_warn_instead_of_failing() {
+    fn device_rules_become_a_program_not_files() {
         let none = LinuxResourcesBuilder::default().build().unwrap();
-        assert!(!devices_need_warning(&none));
+        assert!(device_program(&none).unwrap().is_none());
         let empty = LinuxResourcesBuilder::default()
             .devices(vec![])
             .build()
             .unwrap();
-        assert!(!devices_need_warning(&empty));
+        assert!(device_program(&empty).unwrap().is_none());
         let deny_all = LinuxResourcesBuilder::default()
             .devices(vec![LinuxDeviceCgroupBuilder::default()
                 .access("rwm")
@@ -464,12 +472,36 @@ mod tests {
                 .unwrap()])
             .build()
             .unwrap();
-        assert!(devices_need_warning(&deny_all));
+        assert!(device_program(&deny_all).unwrap().is_some());
         assert_eq!(plan(&deny_all).unwrap(), []);
+    }
+
+    #[test]
+    fn a_bad_device_rule_fails_apply_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pids.max"), "max").unwrap();
+        let manager = V2Manager::new(CgroupLocation {
+            version: CgroupVersion::V2,
+            dirs: vec![dir.path().to_path_buf()],
+            created: vec![],
+        });
+        let resources = LinuxResourcesBuilder::default()
+            .pids(LinuxPidsBuilder::default().limit(5).build().unwrap())
+            .devices(vec![LinuxDeviceCgroupBuilder::default()
+                .allow(true)
+                .typ(oci_spec::runtime::LinuxDeviceType::U)
+                .build()
+                .unwrap()])
+            .build()
+            .unwrap();
+        let err = manager.apply(&resources).unwrap_err().to_string();
+        assert!(
+            err.contains("type \"u\" is not a device cgroup type"),
+            "{err}"
+        );
         assert_eq!(
-            DEVICES_WARNING,
-            "hullrt: warning: linux.resources.devices is not enforced on cgroup v2 (needs eBPF); \
-             device nodes are still limited to linux.devices"
+            std::fs::read_to_string(dir.path().join("pids.max")).unwrap(),
+            "max"
         );
     }
 
