@@ -12,7 +12,10 @@ set -euo pipefail
 
 ensure_root
 cd "$HULL_REPO"
-ensure_apt_packages busybox-static iproute2 nftables iptables util-linux libseccomp-dev
+# podman (with conmon) and runc: tests/podman.rs drives hullrt through podman and compares it
+# with runc; bsdutils has script(1), which gives `podman -it` a terminal there.
+ensure_apt_packages busybox-static iproute2 nftables iptables util-linux libseccomp-dev \
+    podman conmon runc bsdutils
 ensure_rust rustfmt clippy
 
 LOG=$(mktemp /tmp/hull-test.XXXXXX)
