@@ -75,6 +75,20 @@ fn compare(p: &Podman, case: impl Fn(Runtime) -> Outcome) -> Outcome {
             let (r, h) = (runc.value(l), hullrt.value(l));
             let mark = if r == h { " " } else { "≠" };
             let _ = writeln!(msg, "{mark} {l}\n    runc:   {r:?}\n    hullrt: {h:?}");
+            if let (Some(r), Some(h)) = (r, h) {
+                if r != h && (r.contains('\n') || h.contains('\n')) {
+                    let _ = writeln!(
+                        msg,
+                        "    lines only under runc (-) or only under hullrt (+):"
+                    );
+                    for line in r.lines().filter(|x| !h.lines().any(|y| y == *x)) {
+                        let _ = writeln!(msg, "    - {line}");
+                    }
+                    for line in h.lines().filter(|y| !r.lines().any(|x| x == *y)) {
+                        let _ = writeln!(msg, "    + {line}");
+                    }
+                }
+            }
         }
         let _ = writeln!(msg, "--- notes under hullrt ---");
         for n in &hullrt.notes {
@@ -166,6 +180,37 @@ fn run_rm_prints_exits_with_the_status_and_removes_the_container() {
     // podman's default seccomp profile is in force (2: filter mode).
     expect_contains(&runc, "run --rm: stdout", "Seccomp:\t2");
     expect(&runc, "ps -aq: stdout", "");
+}
+
+#[test]
+fn a_default_container_sees_the_same_world() {
+    let p = Podman::new();
+    // What a process in a default container sees of itself: ids, limits, capabilities and
+    // seccomp, environment (but the container's own HOSTNAME), devices, and every mount: point,
+    // options, type and propagation. Not compared: the tmpfs at /sys/fs/cgroup itself, which
+    // runc 1.1 leaves read-write although podman's config asks for "ro" (hullrt mounts it
+    // read-only, as asked); the cgroup hierarchies below it are compared.
+    let script = r#"id; hostname | wc -c; ulimit -n; ulimit -u; umask
+grep -E '^(Cap[A-Za-z]+|Seccomp|NoNewPrivs):' /proc/self/status
+env | grep -v '^HOSTNAME=' | sort
+ls -a /dev | tr '\n' ' '; echo
+awk '$5 != "/sys/fs/cgroup" {
+    propagation = ""; for (i = 7; $i != "-"; i++) propagation = propagation " " $i
+    print $5, $6, $(i + 1) propagation
+}' /proc/self/mountinfo | sort"#;
+    let runc = compare(&p, |rt| {
+        let mut o = Outcome::default();
+        o.cmd("run", &p.run(rt, &["--rm"], &["sh", "-c", script]));
+        o
+    });
+    expect(&runc, "run: exit", "0");
+    expect_contains(&runc, "run: stdout", "uid=0(root)");
+    // podman's readonlyPaths keep the flags of the /proc mount they are part of.
+    expect_contains(
+        &runc,
+        "run: stdout",
+        "/proc/sys ro,nosuid,nodev,noexec,relatime proc",
+    );
 }
 
 #[test]
