@@ -61,3 +61,13 @@ pub fn runtime_bin() -> PathBuf {
         _ => hullrt_bin(),
     }
 }
+
+/// A program on `PATH`, or in the sbin directories that a non-root `PATH` (or sudo's) may
+/// leave out.
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/local/sbin", "/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}

@@ -98,6 +98,15 @@ pub fn cgroup_dirs_with(token: &str) -> Vec<PathBuf> {
     found
 }
 
+/// Every cgroup directory below `dir` (not `dir` itself), deepest first: the order they can
+/// be removed in.
+pub fn cgroup_dirs_below(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    walk(dir, usize::MAX, &mut |p, _| found.push(p.to_path_buf()));
+    found.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    found
+}
+
 /// Every cgroup directory named exactly `name`, in every hierarchy.
 pub fn cgroup_dirs_named(name: &str) -> Vec<PathBuf> {
     cgroup_dirs_named_any(&BTreeSet::from([name.to_string()]))
@@ -146,6 +155,57 @@ pub fn own_cgroup_paths() -> Vec<String> {
         .into_iter()
         .map(|c| c.pathname)
         .collect()
+}
+
+/// The directories of this process's own cgroups, one per mounted hierarchy (each v1
+/// hierarchy, named ones such as `name=systemd` included, and the v2 mount), sorted. On a
+/// hybrid host they differ: e.g. `/sys/fs/cgroup/cpu` and
+/// `/sys/fs/cgroup/memory/process_api/<hash>`.
+pub fn own_cgroup_dirs() -> Vec<PathBuf> {
+    let own = Process::myself()
+        .and_then(|p| p.cgroups())
+        .expect("read /proc/self/cgroup")
+        .0;
+    let mut dirs = Vec::new();
+    for m in super::mountinfo::mounts() {
+        // A v1 mount's hierarchy is the /proc/self/cgroup line whose controllers its super
+        // options name (`name=systemd` is the option `name` with the value `systemd`).
+        let line = match m.fs_type.as_str() {
+            "cgroup2" => own.iter().find(|c| c.hierarchy == 0),
+            "cgroup" => {
+                let options: BTreeSet<String> = m
+                    .super_options
+                    .iter()
+                    .map(|(k, v)| match v {
+                        Some(v) => format!("{k}={v}"),
+                        None => k.clone(),
+                    })
+                    .collect();
+                own.iter().find(|c| {
+                    c.hierarchy != 0
+                        && !c.controllers.is_empty()
+                        && c.controllers.iter().all(|k| options.contains(k))
+                })
+            }
+            _ => continue,
+        };
+        let Some(line) = line else { continue };
+        let rel = line
+            .pathname
+            .strip_prefix(m.root.as_str())
+            .unwrap_or(&line.pathname)
+            .trim_start_matches('/');
+        let dir = if rel.is_empty() {
+            m.mount_point.clone()
+        } else {
+            m.mount_point.join(rel)
+        };
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    dirs.sort();
+    dirs
 }
 
 /// `dir` as a cgroup path (`/a/b`) relative to the cgroup mount it is in.

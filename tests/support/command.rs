@@ -83,11 +83,17 @@ pub struct Background {
 }
 
 impl Background {
-    pub fn spawn(mut cmd: Command) -> Background {
+    pub fn spawn(cmd: Command) -> Background {
+        Background::spawn_with_stdin(cmd, Stdio::null())
+    }
+
+    /// [`Background::spawn`] with `stdin` instead of /dev/null (e.g. a pipe the test keeps
+    /// open, for a command that must not see its input end).
+    pub fn spawn_with_stdin(mut cmd: Command, stdin: Stdio) -> Background {
         let what = format!("{cmd:?}");
         let out = tempfile::tempfile().expect("cannot create a temp file for stdout");
         let err = tempfile::tempfile().expect("cannot create a temp file for stderr");
-        cmd.stdin(Stdio::null())
+        cmd.stdin(stdin)
             .stdout(out.try_clone().expect("dup the stdout file"))
             .stderr(err.try_clone().expect("dup the stderr file"));
         let child = cmd

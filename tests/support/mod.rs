@@ -14,6 +14,8 @@
 //! - [`bundle`]: OCI bundles (a busybox rootfs and a runc-`spec`-like config).
 //! - [`ctx`]: one OCI-runtime test's context (its `--root`, ids, bundles and cgroup token).
 //! - [`hull`]: one `hull` test's guard (its `HULL_ROOT` and scratch directory).
+//! - [`podman`]: one podman test's guard (podman driving hullrt or runc, with storage, state,
+//!   configuration and cgroups of its own).
 //! - [`leaks`]: what a test can leave behind, always scoped to what that test owns.
 //! - [`netns`]: tests that run inside a network namespace of their own (the network module's
 //!   tests), the "containers" and the "client" they use.
@@ -41,6 +43,7 @@ pub mod lab;
 pub mod leaks;
 pub mod mountinfo;
 pub mod netns;
+pub mod podman;
 pub mod procs;
 pub mod sandbox;
 
@@ -54,4 +57,5 @@ pub use hull::*;
 pub use ipc::*;
 pub use leaks::*;
 pub use mountinfo::*;
+pub use podman::*;
 pub use procs::*;
