@@ -306,6 +306,36 @@ fn readonly_paths_make_proc_sys_read_only() {
 }
 
 #[test]
+fn read_only_remounts_keep_nosuid_nodev_noexec() {
+    // /proc and the cgroup mounts are nosuid,nodev,noexec: a read-only bind of a path below
+    // them (readonlyPaths) or of a cgroup directory must not come out laxer (runc keeps them).
+    let ctx = Ctx::new();
+    let b = ctx.bundle();
+    b.edit(|c| {
+        let mounts = c["mounts"].as_array_mut().unwrap();
+        mounts[0]["options"] = json!(["nosuid", "noexec", "nodev"]);
+        mounts.push(json!({
+            "destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+            "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]
+        }));
+    });
+    b.sh("grep -E ' /proc/sys | /sys/fs/cgroup/[a-z,_]+ ' /proc/self/mountinfo");
+    let out = ctx.run(&b);
+    assert!(out.status.success(), "{}", describe(&out));
+    let text = stdout(&out);
+    assert!(text.lines().count() >= 2, "{}", describe(&out));
+    for line in text.lines() {
+        let opts = line.split_whitespace().nth(5).unwrap_or_default();
+        for want in ["ro", "nosuid", "nodev", "noexec"] {
+            assert!(
+                opts.split(',').any(|o| o == want),
+                "no {want} in {opts:?}: {line}"
+            );
+        }
+    }
+}
+
+#[test]
 fn readonly_root_rejects_writes() {
     let ctx = Ctx::new();
     let b = ctx.bundle();

@@ -151,6 +151,24 @@ fn mount_one(plan: &RootfsPlan, root: &InRoot, m: &Mount) -> Result<()> {
 
 /// A read-only or nosuid re-mount of a bind mount; inside a user namespace the kernel refuses
 /// to drop flags the original mount had (they are "locked"), so carry them over.
+/// The nosuid, nodev and noexec of the mount at `path`: what a read-only remount of a bind of
+/// it carries over (as runc does), so that making a path read-only never makes it laxer.
+fn safety_flags(path: &Path) -> Result<MsFlags> {
+    use nix::sys::statvfs::FsFlags;
+    let st = nix::sys::statvfs::statvfs(path).ctx(|| format!("statvfs {}", path.display()))?;
+    let mut flags = MsFlags::empty();
+    for (f, m) in [
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+    ] {
+        if st.flags().contains(f) {
+            flags |= m;
+        }
+    }
+    Ok(flags)
+}
+
 fn remount_keeping_locked(dest: &Path, flags: MsFlags) -> Result<()> {
     match mount::remount_bind(dest, flags) {
         Err(Error::Sys {
@@ -199,7 +217,7 @@ fn mount_cgroup(plan: &RootfsPlan, dest: &Path, o: &options::MountOptions) -> Re
             } else {
                 mount::bind(&plan.cgroup.dirs[0], dest, false)?;
                 if ro {
-                    remount_keeping_locked(dest, MsFlags::MS_RDONLY)?;
+                    remount_keeping_locked(dest, MsFlags::MS_RDONLY | flags)?;
                 }
                 Ok(())
             }
@@ -232,7 +250,7 @@ fn mount_cgroup(plan: &RootfsPlan, dest: &Path, o: &options::MountOptions) -> Re
                 {
                     mount::bind(dir, &sub, false)?;
                     if ro {
-                        remount_keeping_locked(&sub, MsFlags::MS_RDONLY)?;
+                        remount_keeping_locked(&sub, MsFlags::MS_RDONLY | flags)?;
                     }
                 }
                 // `cpu,cpuacct` mounted together: also reachable as `cpu` and `cpuacct`.
@@ -415,8 +433,9 @@ pub fn finish(spec: &Spec) -> Result<()> {
         if !path.exists() {
             continue;
         }
+        let carried = safety_flags(path)?;
         mount::bind(path, path, true)?;
-        remount_keeping_locked(path, MsFlags::MS_RDONLY | MsFlags::MS_REC)?;
+        remount_keeping_locked(path, MsFlags::MS_RDONLY | MsFlags::MS_REC | carried)?;
     }
     if spec
         .root()
