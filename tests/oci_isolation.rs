@@ -460,3 +460,35 @@ fn rro_makes_a_bind_and_the_mounts_below_it_read_only() {
     assert_eq!(stdout(&out), "read-only\n", "{}", describe(&out));
     assert!(!dir.join("x").exists());
 }
+
+#[test]
+fn without_device_rules_only_the_default_devices_can_be_opened() {
+    // A config with no linux.resources.devices: runc denies every device but the defaults,
+    // so a process with CAP_MKNOD cannot make and read a disk's node.
+    let ctx = Ctx::new();
+    let b = ctx.bundle();
+    b.edit(|c| {
+        for set in ["bounding", "effective", "permitted"] {
+            c["process"]["capabilities"][set]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("CAP_MKNOD"));
+        }
+        if let Some(r) = c["linux"]["resources"].as_object_mut() {
+            r.remove("devices");
+        }
+    });
+    b.sh("head -c1 /dev/zero | wc -c; mknod /tmp/loop0 b 7 0 && head -c1 /tmp/loop0");
+    let out = ctx.run(&b);
+    assert!(
+        !out.status.success(),
+        "the disk node opened: {}",
+        describe(&out)
+    );
+    assert_eq!(stdout(&out).trim(), "1", "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("Operation not permitted"),
+        "{}",
+        describe(&out)
+    );
+}

@@ -120,9 +120,12 @@ fn build(
     undo.cgroup = Some(location.clone());
     record.cgroup = location.clone();
     dir.save(&record)?;
-    if let Some(resources) = linux.resources() {
-        cgroup.apply(&with_default_device_rules(resources, linux))?;
-    }
+    // Even without linux.resources: the device rules' default is "deny all but the defaults".
+    let resources = linux.resources().clone().unwrap_or_default();
+    cgroup.apply(&with_default_device_rules(
+        &starting_from_deny_all(&resources),
+        linux,
+    ))?;
     dir.save_config(spec)?;
     nix::unistd::mkfifo(&dir.fifo(), Mode::from_bits_truncate(0o600))
         .ctx(|| format!("mkfifo {}", dir.fifo().display()))?;
@@ -252,18 +255,41 @@ fn prestart(spec: &oci_spec::runtime::Spec, record: &Record, ours: &mut Chan) ->
     ours.send("go", &state)
 }
 
+/// The config's device rules, led by "deny all" unless they start with a rule for all devices
+/// themselves: a new v1 cgroup inherits its parent's list (usually "allow all"), so without it
+/// allow-only rules would change nothing. (v2's program starts from "deny all" anyway.)
+fn starting_from_deny_all(
+    resources: &oci_spec::runtime::LinuxResources,
+) -> oci_spec::runtime::LinuxResources {
+    use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
+    let rules = resources.devices().clone().unwrap_or_default();
+    let for_all = |r: &LinuxDeviceCgroup| {
+        matches!(r.typ(), None | Some(LinuxDeviceType::A))
+            && r.major().is_none()
+            && r.minor().is_none()
+    };
+    if rules.first().is_some_and(for_all) {
+        return resources.clone();
+    }
+    let mut deny_all = LinuxDeviceCgroup::default();
+    deny_all.set_allow(false);
+    deny_all.set_access(Some("rwm".to_string()));
+    let mut out = resources.clone();
+    out.set_devices(Some(std::iter::once(deny_all).chain(rules).collect()));
+    out
+}
+
 /// After the config's own device rules, allow the default devices and the config's
 /// `linux.devices` (runc does the same): a config that starts with "deny all" must still get a
-/// working /dev/null and /dev/pts. `update` adds them after its rules too.
+/// working /dev/null and /dev/pts. A config without rules gets these alone, which (rules
+/// starting from "deny all") denies every other device, as in runc. `update` adds them after
+/// its rules too.
 pub(super) fn with_default_device_rules(
     resources: &oci_spec::runtime::LinuxResources,
     linux: &oci_spec::runtime::Linux,
 ) -> oci_spec::runtime::LinuxResources {
     use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
-    let Some(rules) = resources.devices().clone() else {
-        return resources.clone();
-    };
-    let mut rules = rules;
+    let mut rules = resources.devices().clone().unwrap_or_default();
     let rule = |major: Option<i64>, minor: Option<i64>| {
         let mut r = LinuxDeviceCgroup::default();
         r.set_allow(true);
