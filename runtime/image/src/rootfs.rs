@@ -12,13 +12,13 @@
 //! its place is never opened (opening one can block, or have effects), refuses anything that is
 //! not a regular file, and reads at most a given size.
 
-use std::ffi::CString;
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Component, Path, PathBuf};
+
+use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
 
 use super::error::{ImageError, Result};
 
@@ -29,14 +29,6 @@ pub enum Scope {
     InRoot,
     /// A path that would leave the root, through `..` or a symlink, fails with `EXDEV`.
     Beneath,
-}
-
-/// openat2(2)'s `struct open_how` (libc's is non-exhaustive).
-#[repr(C)]
-struct OpenHow {
-    flags: u64,
-    mode: u64,
-    resolve: u64,
 }
 
 /// A directory held open as the root of the paths resolved below it.
@@ -76,35 +68,16 @@ impl Root {
 
     /// openat2(2) of `path` (absolute or not, always taken below the root) with `flags`
     /// (`O_CLOEXEC` is added).
-    pub fn open_at(&self, path: &Path, flags: i32, scope: Scope) -> io::Result<OwnedFd> {
-        let rel = relative(path);
-        let c = CString::new(rel.as_os_str().as_bytes())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in the path"))?;
-        let resolve = libc::RESOLVE_NO_MAGICLINKS
+    pub fn open_at(&self, path: &Path, flags: OFlag, scope: Scope) -> io::Result<OwnedFd> {
+        let resolve = ResolveFlag::RESOLVE_NO_MAGICLINKS
             | match scope {
-                Scope::InRoot => libc::RESOLVE_IN_ROOT,
-                Scope::Beneath => libc::RESOLVE_BENEATH,
+                Scope::InRoot => ResolveFlag::RESOLVE_IN_ROOT,
+                Scope::Beneath => ResolveFlag::RESOLVE_BENEATH,
             };
-        let how = OpenHow {
-            flags: (flags | libc::O_CLOEXEC) as u64,
-            mode: 0,
-            resolve,
-        };
-        // SAFETY: openat2 with a descriptor we hold, a NUL-terminated path and a sized struct.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_openat2,
-                self.fd.as_raw_fd(),
-                c.as_ptr(),
-                &how as *const OpenHow,
-                std::mem::size_of::<OpenHow>(),
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: openat2 returned this descriptor to us alone.
-        Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+        let how = OpenHow::new()
+            .flags(flags | OFlag::O_CLOEXEC)
+            .resolve(resolve);
+        Ok(openat2(&self.fd, &relative(path), how)?)
     }
 
     /// The content of the regular file `path`, resolved as the container would ([`Scope::InRoot`]),
@@ -117,7 +90,7 @@ impl Root {
             path: path.display().to_string(),
             reason,
         };
-        let fd = match self.open_at(path, libc::O_PATH, Scope::InRoot) {
+        let fd = match self.open_at(path, OFlag::O_PATH, Scope::InRoot) {
             Ok(fd) => fd,
             Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => {
                 return Ok(None)
@@ -237,11 +210,11 @@ mod tests {
         symlink("../outside", root.join("rel")).unwrap();
         let r = Root::open(&root, "the rootfs").unwrap();
         for p in ["abs/passwd", "rel/passwd", "../outside/passwd"] {
-            let e = r.open_at(Path::new(p), libc::O_PATH, Scope::Beneath);
+            let e = r.open_at(Path::new(p), OFlag::O_PATH, Scope::Beneath);
             assert_eq!(e.unwrap_err().raw_os_error(), Some(libc::EXDEV), "{p}");
         }
         assert!(r
-            .open_at(Path::new("etc"), libc::O_PATH, Scope::Beneath)
+            .open_at(Path::new("etc"), OFlag::O_PATH, Scope::Beneath)
             .is_ok());
     }
 
