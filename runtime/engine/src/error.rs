@@ -68,6 +68,8 @@ pub enum EngineError {
         text: String,
         reason: String,
     },
+    #[error(transparent)]
+    BuildContext(#[from] crate::build::context::ContextError),
     #[error("the build produced no image")]
     NothingBuilt,
     /// The detached monitor process could not start the container and said why (its report
