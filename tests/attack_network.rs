@@ -15,7 +15,7 @@ mod support;
 use std::fs;
 
 use support::netns::*;
-use support::{code, describe, run_ok};
+use support::{code, describe, run_ok, stderr, Hull};
 
 fn route_localnet(ifname: &str) -> String {
     let p = format!("/proc/sys/net/ipv4/conf/{ifname}/route_localnet");
@@ -195,5 +195,39 @@ fn bridges_are_isolated_both_ways() {
         );
         h.nets.disconnect(&a.id).unwrap();
         h.nets.disconnect(&b.id).unwrap();
+    });
+}
+
+/// `HULL_BRIDGE=none` is `dockerd --bridge=none`: an explicit `--network bridge` or `network
+/// create` fails with one line saying so, and nothing is made in the namespace.
+#[test]
+fn hull_bridge_none_makes_no_bridge() {
+    in_own_netns("hull_bridge_none_makes_no_bridge", |_h| {
+        forwarding_off();
+        let hull = Hull::new();
+        let links_before = links();
+        for args in [
+            &["network", "create", "apps"][..],
+            &["run", "--rm", "--network", "bridge", "busybox", "true"][..],
+            &["run", "--rm", "-p", "8080:80", "busybox", "true"][..],
+        ] {
+            let (status, out) = hull.code(args);
+            assert_eq!(status, 125, "hull {args:?}: {}", describe(&out));
+            let err = stderr(&out);
+            assert!(
+                err.contains("HULL_BRIDGE=none") && err.trim().lines().count() == 1,
+                "hull {args:?} must say in one line that bridges are off: {err}"
+            );
+        }
+        assert_eq!(links(), links_before, "a link was made");
+        assert_eq!(hull_table(), "", "hull's nftables table was made");
+        assert_eq!(
+            fs::read_to_string("/proc/sys/net/ipv4/ip_forward")
+                .unwrap()
+                .trim(),
+            "0",
+            "forwarding was turned on"
+        );
+        assert!(!hull.ok(&["network", "ls"]).contains("apps"));
     });
 }
