@@ -11,11 +11,25 @@ use super::record::Record;
 /// Where `--init` finds its init inside the container.
 pub const INIT_PATH: &str = "/sbin/hull-init";
 
+/// The most of `/etc/passwd` or `/etc/group` hull reads: far more than any real one.
+const ACCOUNT_FILE_LIMIT: u64 = 16 << 20;
+
+/// An account file of the image (`/etc/passwd`, `/etc/group`), resolved inside `rootfs` as
+/// the container would see it: the image's symlinks never lead to the host's files, and a FIFO
+/// or device in its place is refused rather than read. A missing file reads as empty.
+fn account_file(root: &hull_image::rootfs::Root, path: &str) -> Result<String> {
+    let bytes = root
+        .read_file(Path::new(path), ACCOUNT_FILE_LIMIT)?
+        .unwrap_or_default();
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// `-u` as Docker takes it: `uid`, `uid:gid`, `name`, `name:group`, resolved in the
 /// container's own /etc/passwd and /etc/group.
 pub fn resolve_user(spec: &str, rootfs: &Path) -> Result<(u32, u32, Vec<u32>)> {
-    let passwd = std::fs::read_to_string(rootfs.join("etc/passwd")).unwrap_or_default();
-    let group = std::fs::read_to_string(rootfs.join("etc/group")).unwrap_or_default();
+    let root = hull_image::rootfs::Root::open(rootfs, "the rootfs")?;
+    let passwd = account_file(&root, "/etc/passwd")?;
+    let group = account_file(&root, "/etc/group")?;
     let (user, grp) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),

@@ -49,6 +49,8 @@ pub enum EngineError {
     PublishWithContainerNetwork,
     #[error("published ports need a bridge network: --network {0} has none")]
     PublishWithoutBridge(String),
+    #[error("published ports need a bridge network, and hull's bridge networking is off here (HULL_BRIDGE=none, like dockerd --bridge=none)")]
+    PublishWithBridgesOff,
     #[error("cannot join the network of container {0}: it is not running")]
     PeerNotRunning(String),
     #[error("invalid --tmpfs {0:?}: the path must be absolute")]
@@ -70,6 +72,8 @@ pub enum EngineError {
         text: String,
         reason: String,
     },
+    #[error(transparent)]
+    BuildContext(#[from] crate::build::context::ContextError),
     #[error("the build produced no image")]
     NothingBuilt,
     /// The detached monitor process could not start the container and said why (its report

@@ -62,6 +62,10 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
                 return Err(EngineError::PeerNotRunning(c.clone()));
             }
         }
+        // No --network, and none by default because HULL_BRIDGE=none: say why.
+        NetworkMode::None if !publish.is_empty() && a.network.is_none() => {
+            return Err(EngineError::PublishWithBridgesOff);
+        }
         NetworkMode::Host | NetworkMode::None if !publish.is_empty() => {
             return Err(EngineError::PublishWithoutBridge(mode.to_string()));
         }

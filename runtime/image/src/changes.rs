@@ -1,13 +1,21 @@
-//! `hull diff`: what a container changed, read from its overlay upper dir.
+//! `hull diff`: what a container changed, read from its overlay upper dir — which the container
+//! may be changing meanwhile, so the upper dir is walked through descriptors (see [`walk`]).
+//! The lower dirs are hull's own unpacked layers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
-use std::fs;
-use std::os::unix::ffi::OsStrExt;
+use std::fs::{self, File};
+use std::io;
+use std::os::fd::AsFd;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
+use nix::fcntl::{openat, AtFlags, OFlag, AT_FDCWD};
+use nix::sys::stat::{fstatat, Mode, SFlag};
+use xattr::FileExt;
+
 use super::error::{io_at, Result};
-use super::whiteout::{is_opaque, is_whiteout};
+use super::whiteout::{is_opaque, is_whiteout, OPAQUE_XATTR};
 
 /// The changes in `upper` relative to the image's `lower_dirs` (bottom first), as
 /// `docker diff` shows them, sorted by path:
@@ -19,7 +27,8 @@ use super::whiteout::{is_opaque, is_whiteout};
 ///   overlayfs copies them up (and each parent of an `A`/`D` is listed as `C` in any case).
 pub fn diff_changes(upper: &Path, lower_dirs: &[PathBuf]) -> Result<Vec<(char, String)>> {
     let mut out = BTreeMap::<String, char>::new();
-    walk(upper, Path::new(""), lower_dirs, &mut out)?;
+    let root = open_dir(AT_FDCWD, upper).map_err(io_at("opening", upper))?;
+    walk(&root, upper, Path::new(""), lower_dirs, &mut out)?;
     let parents: Vec<String> = out
         .iter()
         .filter(|(_, k)| **k != 'C')
@@ -42,39 +51,92 @@ fn shown(rel: &Path) -> String {
     format!("/{}", rel.to_string_lossy())
 }
 
+/// Opens the directory `name` below `dir` without following a symlink: the upper dir belongs
+/// to a container that may be running, and may swap a directory for a link to the host's
+/// between our look at it and our listing of it.
+fn open_dir<Fd: AsFd>(dir: Fd, name: &Path) -> io::Result<File> {
+    let fd = openat(
+        dir,
+        name,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    Ok(File::from(fd))
+}
+
+/// The names in the open directory `dir`, sorted.
+fn names_in(dir: &File) -> io::Result<Vec<OsString>> {
+    let mut d = nix::dir::Dir::openat(
+        dir.as_fd(),
+        ".",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut names = Vec::new();
+    for e in d.iter() {
+        let name = e?.file_name().to_bytes().to_vec();
+        if name != b"." && name != b".." {
+            names.push(OsString::from_vec(name));
+        }
+    }
+    names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    Ok(names)
+}
+
+/// Whether an error means the entry changed under us (a running container): it vanished, or
+/// is no longer a directory.
+fn changed_meanwhile(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP)
+    )
+}
+
+/// Records the changes below the upper dir's directory `dir` (at `rel`), every step through
+/// descriptors: nothing here follows a symlink, and an entry that vanishes while we look is
+/// skipped.
 fn walk(
+    dir: &File,
     upper: &Path,
     rel: &Path,
     lowers: &[PathBuf],
     out: &mut BTreeMap<String, char>,
 ) -> Result<()> {
-    let dir = upper.join(rel);
-    let mut names = Vec::new();
-    for e in fs::read_dir(&dir).map_err(io_at("listing", &dir))? {
-        names.push(e.map_err(io_at("listing", &dir))?.file_name());
-    }
-    names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-    for name in &names {
-        let rel = rel.join(name);
-        let full = upper.join(&rel);
-        let md = fs::symlink_metadata(&full).map_err(io_at("inspecting", &full))?;
-        if is_whiteout(&md) {
-            out.insert(shown(&rel), 'D');
+    let here = upper.join(rel);
+    for name in names_in(dir).map_err(io_at("listing", &here))? {
+        let rel = rel.join(&name);
+        let st = match fstatat(dir.as_fd(), name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(st) => st,
+            Err(e) if changed_meanwhile(&e.into()) => continue,
+            Err(e) => return Err(io_at("inspecting", &upper.join(&rel))(e.into())),
+        };
+        let kind = SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits());
+        if kind == SFlag::S_IFCHR && st.st_rdev == 0 {
+            out.insert(shown(&rel), 'D'); // a whiteout
             continue;
         }
-        let kind = if in_lowers(lowers, &rel) { 'C' } else { 'A' };
-        out.insert(shown(&rel), kind);
-        if md.is_dir() {
-            if is_opaque(&full) {
-                let upper_children: BTreeSet<OsString> = child_names(&full)?.into_iter().collect();
-                for hidden in lower_children(lowers, &rel)? {
-                    if !upper_children.contains(&hidden) {
-                        out.insert(shown(&rel.join(&hidden)), 'D');
-                    }
+        let change = if in_lowers(lowers, &rel) { 'C' } else { 'A' };
+        out.insert(shown(&rel), change);
+        if kind != SFlag::S_IFDIR {
+            continue;
+        }
+        let child = match open_dir(dir.as_fd(), Path::new(&name)) {
+            Ok(f) => f,
+            Err(e) if changed_meanwhile(&e) => continue,
+            Err(e) => return Err(io_at("opening", &upper.join(&rel))(e)),
+        };
+        if matches!(child.get_xattr(OPAQUE_XATTR), Ok(Some(v)) if v == b"y") {
+            let upper_children: BTreeSet<OsString> = names_in(&child)
+                .map_err(io_at("listing", &upper.join(&rel)))?
+                .into_iter()
+                .collect();
+            for hidden in lower_children(lowers, &rel)? {
+                if !upper_children.contains(&hidden) {
+                    out.insert(shown(&rel.join(&hidden)), 'D');
                 }
             }
-            walk(upper, &rel, lowers, out)?;
         }
+        walk(&child, upper, &rel, lowers, out)?;
     }
     Ok(())
 }

@@ -117,6 +117,19 @@ pub enum ImageError {
         reason: String,
     },
 
+    /// A file inside a rootfs or build context that hull refused to read or open.
+    #[error("{path} in {label} {}: {reason}", root.display())]
+    InRoot {
+        /// What the root is ("the rootfs", "the build context").
+        label: &'static str,
+        /// The root it was resolved in, as the host names it.
+        root: PathBuf,
+        /// The path inside the root.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// The host's busybox cannot be used to make `busybox:latest`.
     #[error("cannot make busybox:latest from {}: {reason}", path.display())]
     Busybox {

@@ -25,6 +25,7 @@ mod layer;
 mod load;
 mod reference;
 mod remove;
+pub mod rootfs;
 mod save;
 mod store;
 mod unpacked;

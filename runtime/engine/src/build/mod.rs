@@ -3,6 +3,8 @@
 //! changed; the others only change the config. A cache keyed by the parent image, the
 //! instruction and (for COPY) the files' contents skips steps that would do the same again.
 
+pub mod context;
+pub mod copy;
 pub mod dockerfile;
 
 use std::collections::HashMap;
@@ -15,6 +17,7 @@ use sha2::{Digest, Sha256};
 use super::error::{EngineError, Result};
 use super::record::{self, Record};
 use super::{bundle, overlay, Engine};
+use context::{Context, Node};
 use dockerfile::{Instruction, Line};
 use hull_image::ImageInfo;
 
@@ -49,11 +52,7 @@ pub fn build(engine: &Engine, a: &BuildArgs, out: &mut dyn Write) -> Result<Imag
         file: file.clone(),
         source,
     })?;
-    let context = std::fs::canonicalize(&a.context).map_err(|e| EngineError::Io {
-        action: "open build context",
-        path: a.context.clone(),
-        source: e,
-    })?;
+    let context = Context::open(&a.context)?;
     let given: HashMap<String, String> = a.build_args.iter().cloned().collect();
     let mut args: HashMap<String, String> = HashMap::new();
     let mut used_args = std::collections::HashSet::new();
@@ -163,15 +162,14 @@ pub fn build(engine: &Engine, a: &BuildArgs, out: &mut dyn Write) -> Result<Imag
                         source: e,
                     })?;
                 let workdir = config.working_dir().clone().unwrap_or_else(|| "/".into());
-                copy_into(
-                    &context,
+                let dest = sub(dest);
+                let args = copy::CopyArgs {
                     srcs,
-                    &sub(dest),
-                    &workdir,
-                    chown.as_deref(),
-                    layer.path(),
-                    line,
-                )?;
+                    dest: &dest,
+                    workdir: &workdir,
+                    chown: chown.as_deref(),
+                };
+                copy::copy_into(&context, &args, layer.path()).map_err(|e| fail(line, e))?;
                 engine.store.commit(
                     base.as_ref(),
                     Some(layer.path()),
@@ -400,131 +398,34 @@ fn cleanup_step(dir: &Path) -> std::io::Result<()> {
     std::fs::remove_dir_all(dir)
 }
 
-/// A source path inside the context, or an error: COPY never reads outside it.
-fn in_context(context: &Path, src: &str, line: &Line) -> Result<PathBuf> {
-    let p = std::fs::canonicalize(context.join(src.trim_start_matches('/')))
-        .map_err(|e| fail(line, format!("COPY source {src:?}: {e}")))?;
-    if !p.starts_with(context) {
-        return Err(fail(
-            line,
-            format!("COPY source {src:?} is outside the build context"),
-        ));
-    }
-    Ok(p)
-}
-
-fn content_hash(context: &Path, srcs: &[String], line: &Line) -> Result<String> {
+/// A digest of what COPY would read from the sources: each entry's path, mode and content
+/// (or link target), walked exactly as the copy walks them.
+fn content_hash(context: &Context, srcs: &[String], line: &Line) -> Result<String> {
     let mut h = Sha256::new();
     for s in srcs {
-        let p = in_context(context, s, line)?;
-        let mut stack = vec![p];
-        while let Some(p) = stack.pop() {
-            let meta = std::fs::symlink_metadata(&p).map_err(|e| fail(line, e))?;
-            h.update(
-                p.strip_prefix(context)
-                    .unwrap_or(&p)
-                    .to_string_lossy()
-                    .as_bytes(),
-            );
-            use std::os::unix::fs::MetadataExt;
-            h.update(meta.mode().to_le_bytes());
-            if meta.is_dir() {
-                let mut entries: Vec<_> = std::fs::read_dir(&p)
-                    .map_err(|e| fail(line, e))?
-                    .flatten()
-                    .map(|e| e.path())
-                    .collect();
-                entries.sort();
-                stack.extend(entries);
-            } else if meta.is_file() {
-                h.update(std::fs::read(&p).map_err(|e| fail(line, e))?);
-            } else if meta.file_type().is_symlink() {
-                h.update(
-                    std::fs::read_link(&p)
-                        .map_err(|e| fail(line, e))?
-                        .to_string_lossy()
-                        .as_bytes(),
-                );
-            }
-        }
+        h.update(s.as_bytes());
+        context
+            .walk(s, &mut |e| {
+                h.update(e.rel.as_os_str().as_encoded_bytes());
+                h.update([0]);
+                h.update(e.mode.to_le_bytes());
+                match e.node {
+                    Node::Dir => h.update(b"d"),
+                    Node::Fifo => h.update(b"p"),
+                    Node::Symlink(t) => {
+                        h.update(b"l");
+                        h.update(t.as_os_str().as_encoded_bytes());
+                    }
+                    Node::File(f, _) => {
+                        h.update(b"f");
+                        std::io::copy(f, &mut h)?;
+                    }
+                }
+                Ok(())
+            })
+            .map_err(|e| fail(line, e))?;
     }
     Ok(format!("{:x}", h.finalize()))
-}
-
-/// COPY's rules: a directory source copies its contents; several sources or a destination
-/// ending in `/` mean a directory; a relative destination is below WORKDIR.
-fn copy_into(
-    context: &Path,
-    srcs: &[String],
-    dest: &str,
-    workdir: &str,
-    chown: Option<&str>,
-    layer: &Path,
-    line: &Line,
-) -> Result<()> {
-    let owner = match chown {
-        Some(c) => {
-            let (u, g) = c.split_once(':').unwrap_or((c, c));
-            let u: u32 = u
-                .parse()
-                .map_err(|_| fail(line, format!("--chown={c}: use numeric UID[:GID]")))?;
-            let g: u32 = g
-                .parse()
-                .map_err(|_| fail(line, format!("--chown={c}: use numeric UID[:GID]")))?;
-            Some((u, g))
-        }
-        None => None,
-    };
-    let abs = if dest.starts_with('/') {
-        PathBuf::from(dest)
-    } else {
-        Path::new(workdir).join(dest)
-    };
-    let rel: PathBuf = abs
-        .components()
-        .filter(|c| matches!(c, std::path::Component::Normal(_)))
-        .collect();
-    let target = layer.join(&rel);
-    let as_dir = dest.ends_with('/') || srcs.len() > 1;
-    for s in srcs {
-        let src = in_context(context, s, line)?;
-        if src.is_dir() {
-            copy_tree(&src, &target, owner).map_err(|e| fail(line, e))?;
-        } else {
-            let to = if as_dir {
-                target.join(src.file_name().unwrap_or_default())
-            } else {
-                target.clone()
-            };
-            copy_tree(&src, &to, owner).map_err(|e| fail(line, e))?;
-        }
-    }
-    // Parent directories the layer had to create get the usual 0755.
-    Ok(())
-}
-
-fn copy_tree(src: &Path, dst: &Path, owner: Option<(u32, u32)>) -> std::io::Result<()> {
-    let meta = std::fs::symlink_metadata(src)?;
-    if let Some(parent) = dst.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    if meta.file_type().is_symlink() {
-        let _ = std::fs::remove_file(dst);
-        std::os::unix::fs::symlink(std::fs::read_link(src)?, dst)?;
-    } else if meta.is_dir() {
-        std::fs::create_dir_all(dst)?;
-        std::fs::set_permissions(dst, meta.permissions())?;
-        for e in std::fs::read_dir(src)? {
-            let e = e?;
-            copy_tree(&e.path(), &dst.join(e.file_name()), owner)?;
-        }
-    } else {
-        std::fs::copy(src, dst)?;
-    }
-    if let Some((u, g)) = owner {
-        std::os::unix::fs::lchown(dst, Some(u), Some(g))?;
-    }
-    Ok(())
 }
 
 fn cache_key(parent: &str, text: &str, extra: &str) -> String {

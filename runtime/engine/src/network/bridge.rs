@@ -4,8 +4,9 @@ use super::error::Result;
 use super::store::NetworkRecord;
 use super::{ipam, link, nat, sysctl};
 
-/// Makes the bridge (address gateway/prefix, up) if this namespace lacks it, turns on
-/// forwarding, and makes the `hull` table and this network's rules if missing. Idempotent; a
+/// Makes the bridge (address gateway/prefix, up, `route_localnet` on it) if this namespace
+/// lacks it, makes the `hull` table and this network's rules if missing, and turns on
+/// forwarding — after the rules, so the namespace never forwards unfiltered. Idempotent; a
 /// bridge made here is deleted again when a later step fails.
 pub fn ensure(rec: &NetworkRecord) -> Result<()> {
     let prefix = ipam::Ipv4Net::parse(&rec.subnet)?.prefix();
@@ -18,9 +19,12 @@ pub fn ensure(rec: &NetworkRecord) -> Result<()> {
             link::add_addr(&rec.bridge, &format!("{}/{prefix}", rec.gateway))?;
             link::up(&rec.bridge)?;
         }
-        sysctl::enable_routing()?;
-        let rules = nat::ensure_base()?;
-        nat::ensure_network(&rules, &rec.id, &rec.subnet, &rec.bridge)
+        sysctl::enable_route_localnet(&rec.bridge)?;
+        // As Docker: when hull is the one turning forwarding on, the namespace was no router,
+        // and hull's forward chain drops what it does not forward itself.
+        let rules = nat::ensure_base(!sysctl::forwarding_on()?)?;
+        nat::ensure_network(&rules, &rec.id, &rec.subnet, &rec.bridge)?;
+        sysctl::enable_forwarding()
     };
     rest().inspect_err(|_| {
         if made {

@@ -57,6 +57,9 @@ impl Networks {
     /// this container is left behind.
     pub fn connect(&self, req: &ConnectRequest) -> Result<Endpoint> {
         check_id(req.container_id)?;
+        if !matches!(req.network, "host" | "none") {
+            self.bridges_on(req.network)?;
+        }
         let lock = self.store.lock()?;
         let all = self.store.load_all(&lock)?;
         if let Some(r) = all

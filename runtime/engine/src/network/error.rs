@@ -8,6 +8,8 @@ use crate::EngineError;
 pub enum NetworkError {
     #[error("network {0} not found")]
     NotFound(String),
+    #[error("network {0}: hull's bridge networking is off here (HULL_BRIDGE=none, like dockerd --bridge=none): no bridge network can be made or joined")]
+    BridgesOff(String),
     #[error("network with name {0} already exists")]
     Exists(String),
     #[error("network {0} has active endpoints")]

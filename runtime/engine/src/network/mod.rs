@@ -91,19 +91,33 @@ pub struct PublishedPort {
 /// The networks of one `HULL_ROOT`.
 pub struct Networks {
     store: Store,
+    /// `HULL_BRIDGE=none`: hull must not touch the network of the namespace it runs in, so no
+    /// bridge network is made, looked up to be joined, or joined.
+    bridges_off: bool,
 }
 
 impl Networks {
+    /// The networks of `hull_root`; `HULL_BRIDGE=none` in the environment turns bridges off.
     pub fn open(hull_root: &Path) -> Result<Networks> {
         Ok(Networks {
             store: Store::open(&hull_root.join("networks"))?,
+            bridges_off: std::env::var("HULL_BRIDGE").as_deref() == Ok("none"),
         })
+    }
+
+    /// Refuses, naming `network`, when bridges are off.
+    fn bridges_on(&self, network: &str) -> Result<()> {
+        if self.bridges_off {
+            return Err(NetworkError::BridgesOff(network.into()));
+        }
+        Ok(())
     }
 
     /// A user-defined bridge network. Without `subnet`, the first of 172.18.0.0/16,
     /// 172.19.0.0/16, … that overlaps no network and no route of this namespace.
     pub fn create(&self, name: &str, subnet: Option<&str>) -> Result<NetworkInfo> {
         check_name(name)?;
+        self.bridges_on(name)?;
         let lock = self.store.lock()?;
         if PREDEFINED.contains(&name) || self.store.load(&lock, name)?.is_some() {
             return Err(NetworkError::Exists(name.into()));
@@ -162,6 +176,7 @@ impl Networks {
     /// The default network "bridge" (bridge hull0, 172.17.0.0/16), made on first use; its
     /// bridge is (re)made when missing from this namespace.
     pub fn ensure_default(&self) -> Result<NetworkInfo> {
+        self.bridges_on(DEFAULT_NETWORK)?;
         let lock = self.store.lock()?;
         let rec = self.default_record(&lock)?;
         bridge::ensure(&rec)?;
@@ -208,11 +223,13 @@ impl Networks {
     }
 
     /// One network by name or id: a bridge network or "host"/"none" ("bridge" is made here if
-    /// it was not yet). Errors "network NAME not found".
+    /// it was not yet). Errors "network NAME not found", and for a bridge network when
+    /// bridges are off.
     pub fn get(&self, what: &str) -> Result<NetworkInfo> {
         if let Some(p) = pseudo(what) {
             return Ok(p);
         }
+        self.bridges_on(what)?;
         let lock = self.store.lock()?;
         if what == DEFAULT_NETWORK {
             return Ok(info(&self.default_record(&lock)?));

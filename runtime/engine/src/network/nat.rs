@@ -1,4 +1,5 @@
-//! Published ports and masquerade with nftables, in a table of hull's own: `table ip hull`.
+//! Published ports, masquerade and the forward filter with nftables, in a table of hull's own:
+//! `table ip hull`. The filter does what Docker's iptables chains do:
 //!
 //! ```text
 //! chain prerouting  (nat, prerouting, dstnat)  fib daddr type local jump hull-dnat
@@ -8,8 +9,22 @@
 //!     ip saddr SUBNET oifname != BRIDGE masquerade                        the containers' outgoing traffic
 //!     oifname BRIDGE ip saddr SUBNET ip daddr SUBNET ct status dnat masquerade   hairpin
 //!     oifname BRIDGE ip saddr 127.0.0.0/8 masquerade                      the host's 127.0.0.1:PORT
-//! chain forward     (filter, forward, filter; policy accept) per network: iifname/oifname BRIDGE accept
+//! chain loopback-guard (filter, prerouting, raw) per network:
+//!     iifname BRIDGE ip daddr 127.0.0.0/8 drop                            route_localnet is on for the
+//!     iifname BRIDGE ip saddr 127.0.0.0/8 drop                            bridge: nothing from it reaches 127/8
+//! chain forward     (filter, forward, filter; policy drop when hull turned forwarding on, as Docker)
+//!     jump hull-user                                                      DOCKER-USER: your rules first
+//!     jump hull-isolation-1                                               DOCKER-ISOLATION-STAGE-1
+//!     per network: oifname BRIDGE ct state established,related accept    replies
+//!                  oifname BRIDGE ct status dnat accept                   published ports (DOCKER)
+//!                  iifname BRIDGE accept                                  out of the containers
+//! chain hull-isolation-1  per network: iifname BRIDGE oifname != BRIDGE jump hull-isolation-2
+//! chain hull-isolation-2  per network: oifname BRIDGE drop                no bridge reaches another
 //! ```
+//!
+//! The loopback guard runs at raw priority, before conntrack undoes the masquerade of the host's
+//! own 127.0.0.1 connections: their replies still carry the gateway's address there, so only
+//! packets a container addressed to 127.0.0.0/8 (or sent from it) are dropped.
 //!
 //! Rules are found again by their comment (`nft -j -a list table ip hull`) and deleted by handle.
 //! Each change is one `nft -f -` transaction, so it applies whole or not at all.
@@ -21,6 +36,10 @@ use super::error::Result;
 use super::PublishedPort;
 
 pub const TABLE: &str = "hull";
+
+/// The chain a network's loopback guard lives in: a network whose rules lack it was made by an
+/// older hull, and gets its rules again.
+pub const LOOPBACK_GUARD: &str = "loopback-guard";
 
 /// The comment on a container's rules.
 pub fn container_comment(container_id: &str) -> String {
@@ -61,17 +80,48 @@ pub fn parse_rules(json: &str) -> Vec<Rule> {
         .collect()
 }
 
-/// The rules of `table ip hull`, or None when the table does not exist.
-pub fn list() -> Result<Option<Vec<Rule>>> {
+/// The chain names of a listing.
+fn chain_names(json: &str) -> Vec<String> {
+    let v: Value = serde_json::from_str(json).unwrap_or(Value::Null);
+    v["nftables"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["chain"]["name"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// The listing of `table ip hull`, or None when the table does not exist.
+fn listing() -> Result<Option<String>> {
     match nft(&["-j", "-a", "list", "table", "ip", TABLE]) {
-        Ok(out) => Ok(Some(parse_rules(&out))),
+        Ok(out) => Ok(Some(out)),
         Err(e) if is_absent(&e) => Ok(None),
         Err(e) => Err(e),
     }
 }
 
-/// The table and its base chains, as one script.
-pub fn base_script() -> String {
+/// The rules of `table ip hull`, or None when the table does not exist.
+pub fn list() -> Result<Option<Vec<Rule>>> {
+    Ok(listing()?.map(|out| parse_rules(&out)))
+}
+
+/// The chains that are not base chains, and the loopback guard: made again in a table an older
+/// hull made without them (`add chain` leaves an existing chain alone).
+fn filter_chains_script() -> String {
+    format!(
+        "add chain ip {TABLE} hull-user
+add chain ip {TABLE} hull-isolation-1
+add chain ip {TABLE} hull-isolation-2
+add chain ip {TABLE} {LOOPBACK_GUARD} {{ type filter hook prerouting priority raw; policy accept; }}
+"
+    )
+}
+
+/// The table and its base chains, as one script. `drop_forward`: the forward chain's policy
+/// is drop (Docker's FORWARD policy once it has turned forwarding on itself), so the namespace
+/// forwards only what the rules accept, never between its other links.
+pub fn base_script(drop_forward: bool) -> String {
+    let policy = if drop_forward { "drop" } else { "accept" };
     format!(
         "table ip {TABLE} {{
 \tchain hull-dnat {{
@@ -87,36 +137,58 @@ pub fn base_script() -> String {
 \tchain postrouting {{
 \t\ttype nat hook postrouting priority srcnat; policy accept;
 \t}}
+\tchain hull-user {{
+\t}}
+\tchain hull-isolation-1 {{
+\t}}
+\tchain hull-isolation-2 {{
+\t}}
+\tchain {LOOPBACK_GUARD} {{
+\t\ttype filter hook prerouting priority raw; policy accept;
+\t}}
 \tchain forward {{
-\t\ttype filter hook forward priority filter; policy accept;
+\t\ttype filter hook forward priority filter; policy {policy};
+\t\tjump hull-user
+\t\tjump hull-isolation-1
 \t}}
 }}
 "
     )
 }
 
-/// Makes the table when it is missing; returns its rules.
-pub fn ensure_base() -> Result<Vec<Rule>> {
-    if let Some(rules) = list()? {
-        return Ok(rules);
+/// Makes the table when it is missing (see [`base_script`] for `drop_forward`), and the chains
+/// an older hull's table lacks; returns its rules.
+pub fn ensure_base(drop_forward: bool) -> Result<Vec<Rule>> {
+    let Some(out) = listing()? else {
+        nft_script("nft: create table ip hull", &base_script(drop_forward))?;
+        return Ok(Vec::new());
+    };
+    if !chain_names(&out).iter().any(|c| c == "hull-isolation-1") {
+        let script = format!(
+            "{}insert rule ip {TABLE} forward jump hull-isolation-1\ninsert rule ip {TABLE} forward jump hull-user\n",
+            filter_chains_script()
+        );
+        nft_script("nft: add the filter chains to table ip hull", &script)?;
     }
-    nft_script("nft: create table ip hull", &base_script())?;
-    Ok(Vec::new())
+    Ok(parse_rules(&out))
 }
 
-/// A network's masquerade and forward rules. The drop, inserted at the top of `forward`,
-/// isolates bridge networks from each other as Docker's DOCKER-ISOLATION chains do: traffic
-/// from this bridge to any other hull bridge never reaches their accepts.
+/// A network's masquerade, loopback-guard, forward and isolation rules.
 pub fn network_script(network_id: &str, subnet: &str, bridge: &str) -> String {
     let c = network_comment(network_id);
     let t = TABLE;
+    let g = LOOPBACK_GUARD;
     format!(
         "add rule ip {t} postrouting ip saddr {subnet} oifname != \"{bridge}\" masquerade comment \"{c}\"
 add rule ip {t} postrouting oifname \"{bridge}\" ip saddr {subnet} ip daddr {subnet} ct status dnat masquerade comment \"{c}\"
 add rule ip {t} postrouting oifname \"{bridge}\" ip saddr 127.0.0.0/8 masquerade comment \"{c}\"
-insert rule ip {t} forward iifname \"{bridge}\" oifname \"hull*\" oifname != \"{bridge}\" drop comment \"{c}\"
+add rule ip {t} {g} iifname \"{bridge}\" ip daddr 127.0.0.0/8 drop comment \"{c}\"
+add rule ip {t} {g} iifname \"{bridge}\" ip saddr 127.0.0.0/8 drop comment \"{c}\"
+add rule ip {t} hull-isolation-1 iifname \"{bridge}\" oifname != \"{bridge}\" jump hull-isolation-2 comment \"{c}\"
+add rule ip {t} hull-isolation-2 oifname \"{bridge}\" drop comment \"{c}\"
+add rule ip {t} forward oifname \"{bridge}\" ct state established,related accept comment \"{c}\"
+add rule ip {t} forward oifname \"{bridge}\" ct status dnat accept comment \"{c}\"
 add rule ip {t} forward iifname \"{bridge}\" accept comment \"{c}\"
-add rule ip {t} forward oifname \"{bridge}\" accept comment \"{c}\"
 "
     )
 }
@@ -126,8 +198,13 @@ add rule ip {t} forward oifname \"{bridge}\" accept comment \"{c}\"
 /// accept in our own table cannot overrule a drop in another.
 pub fn ensure_network(rules: &[Rule], network_id: &str, subnet: &str, bridge: &str) -> Result<()> {
     let c = network_comment(network_id);
-    if rules.iter().any(|r| r.comment.as_deref() == Some(&c)) {
+    let mine = |r: &&Rule| r.comment.as_deref() == Some(&c);
+    if rules.iter().filter(mine).any(|r| r.chain == LOOPBACK_GUARD) {
         return Ok(());
+    }
+    if rules.iter().any(|r| mine(&r)) {
+        // Rules of an older hull, without the guard and the isolation chains: made anew.
+        remove_comment(&c)?;
     }
     let mut script = network_script(network_id, subnet, bridge);
     if filter_forward_drops()? {
@@ -250,6 +327,25 @@ mod tests {
             "add rule ip hull hull-dnat tcp dport 8080 dnat to 172.17.0.2:80 comment \"hull:c0ffee\"\n\
              add rule ip hull hull-dnat ip daddr 127.0.0.1 udp dport 5353 dnat to 172.17.0.2:53 comment \"hull:c0ffee\"\n"
         );
+    }
+
+    #[test]
+    fn forward_policy_and_network_rules_as_docker() {
+        assert!(base_script(true).contains("hook forward priority filter; policy drop;"));
+        assert!(base_script(false).contains("hook forward priority filter; policy accept;"));
+        let n = network_script("n1", "172.18.0.0/16", "hull-n1");
+        for rule in [
+            "loopback-guard iifname \"hull-n1\" ip daddr 127.0.0.0/8 drop",
+            "loopback-guard iifname \"hull-n1\" ip saddr 127.0.0.0/8 drop",
+            "hull-isolation-1 iifname \"hull-n1\" oifname != \"hull-n1\" jump hull-isolation-2",
+            "hull-isolation-2 oifname \"hull-n1\" drop",
+            "forward oifname \"hull-n1\" ct state established,related accept",
+            "forward oifname \"hull-n1\" ct status dnat accept",
+        ] {
+            assert!(n.contains(rule), "{rule} missing from:\n{n}");
+        }
+        // Nothing is accepted into a bridge unconditionally.
+        assert!(!n.contains("forward oifname \"hull-n1\" accept"), "{n}");
     }
 
     #[test]
