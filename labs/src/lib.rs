@@ -14,3 +14,4 @@ pub mod sandbox;
 pub mod schema;
 pub mod ui;
 pub mod verify;
+pub mod vm;

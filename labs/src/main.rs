@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use hull_lab::app::{self, App};
+use hull_lab::vm;
 
 #[derive(Parser)]
 #[command(
@@ -33,6 +34,9 @@ enum Command {
         /// Keep the sandbox after the shell exits.
         #[arg(long)]
         keep: bool,
+        /// In a fresh VM (QEMU) instead of a sandbox: the VM ends with the shell.
+        #[arg(long, conflicts_with = "keep")]
+        vm: bool,
     },
     /// Grade the current step; on a pass, move to the next one.
     Check {
@@ -59,6 +63,15 @@ enum Command {
         ids: Vec<String>,
         #[arg(long, default_value_t = 1)]
         repeat: usize,
+        /// Each scenario in a fresh VM (QEMU, cgroup v2 only) instead of a sandbox.
+        #[arg(long, conflicts_with = "repeat")]
+        vm: bool,
+        /// With --vm: VMs at once (default: the number of cores).
+        #[arg(long, requires = "vm", value_name = "N")]
+        jobs: Option<usize>,
+        /// With --vm: the hard limit per VM, boot to result.
+        #[arg(long, requires = "vm", value_name = "SECONDS", default_value_t = 900)]
+        timeout: u64,
     },
     /// Open a fresh sandbox fast-forwarded to STEP (its id or number).
     Goto {
@@ -71,23 +84,53 @@ enum Command {
     },
     /// Re-grade the current step every 2 seconds.
     Watch,
+    /// The VM backend: `vm build` prepares (and caches) the guest.
+    Vm {
+        #[command(subcommand)]
+        command: VmCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum VmCommand {
+    /// Prepare the guest once: the distribution's kernel, its modules, an initramfs with Hull.
+    Build,
+    /// Inside the VM only: run the job in DIR (what the guest's /init does).
+    #[command(hide = true)]
+    Guest { dir: PathBuf },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Vm {
+        command: VmCommand::Guest { dir },
+    } = &cli.command
+    {
+        hull_lab::vm::guest::main(dir);
+    }
     let run = || -> anyhow::Result<u8> {
-        let app = App::new(cli.scenarios.as_deref(), cli.json)?;
+        let dir = cli.scenarios.as_deref();
+        let app = App::new(dir, cli.json)?;
         match &cli.command {
             Command::List => app::list(&app),
-            Command::Start { id, keep } => app::start(&app, id, *keep),
+            Command::Start { id, vm: true, .. } => vm::cmd::start(&app, dir, id),
+            Command::Start { id, keep, .. } => app::start(&app, id, *keep),
             Command::Check { all } => app::check(&app, *all),
             Command::Hint => app::hint(&app),
             Command::Reset { id } => app::reset(&app, id.as_deref()),
             Command::Progress => app::progress(&app),
             Command::Solution { id, yes } => app::solution(&app, id.as_deref(), *yes),
-            Command::Verify { ids, repeat } => app::verify(&app, ids, *repeat),
+            Command::Verify {
+                ids,
+                vm: true,
+                jobs,
+                timeout,
+                ..
+            } => vm::cmd::verify(&app, dir, ids, *jobs, *timeout),
+            Command::Verify { ids, repeat, .. } => app::verify(&app, ids, *repeat),
             Command::Goto { step, lab, keep } => app::goto(&app, lab.as_deref(), step, *keep),
             Command::Watch => app::watch(&app),
+            Command::Vm { .. } => vm::cmd::build(&app),
         }
     };
     match run() {
