@@ -140,15 +140,24 @@ impl Tree {
     /// Creates `name` below the caller's cgroup in every hierarchy hull uses.
     pub fn create(name: &str) -> io::Result<Tree> {
         let mut tree = Tree { dirs: Vec::new() };
+        let mut at_v2_root = false;
         for m in hierarchies()? {
-            let dir = dir_of(0, &m)?.join(name);
+            let own = dir_of(0, &m)?;
+            // cgroup v2's no-internal-processes rule: hull makes its containers' cgroups
+            // below its own, which then must hold no process. Only the root cgroup is exempt,
+            // so from there (a lab VM's guest) the sandbox's commands stay in it.
+            if m.v2 && own == Path::new(ROOT) {
+                at_v2_root = true;
+                continue;
+            }
+            let dir = own.join(name);
             fs::create_dir(&dir).map_err(|e| at(&dir, "create the cgroup", e))?;
             tree.dirs.push(dir.clone());
             if m.controllers.iter().any(|c| c == "cpuset") {
                 copy_cpuset(&dir)?;
             }
         }
-        if tree.dirs.is_empty() {
+        if tree.dirs.is_empty() && !at_v2_root {
             return Err(io::Error::other(
                 "no cgroup hierarchy is mounted under /sys/fs/cgroup",
             ));
