@@ -15,13 +15,16 @@ cd "$HULL_REPO"
 # podman (with conmon) and runc: tests/podman.rs drives hullrt through podman and compares it
 # with runc; bsdutils has script(1), which gives `podman -it` a terminal there.
 # golang-github-containers-common: the seccomp profile hull's default is compared with.
+# qemu-system-x86 and kmod (depmod, modprobe): the lab VMs (labs/tests/vm*.rs); vagrant and
+# vagrant-libvirt: `vagrant validate` of vagrant/Vagrantfile.
 ensure_apt_packages busybox-static iproute2 nftables iptables util-linux libseccomp-dev \
-    podman conmon runc bsdutils golang-github-containers-common
+    podman conmon runc bsdutils golang-github-containers-common \
+    qemu-system-x86 kmod vagrant vagrant-libvirt
 ensure_rust rustfmt clippy
 
 LOG=$(mktemp /tmp/hull-test.XXXXXX)
 trap 'rm -f "$LOG"' EXIT
-STEPS=5
+STEPS=6
 done_steps=0
 started=$SECONDS
 
@@ -67,6 +70,8 @@ step "clippy" "fix the lints above (clippy runs with -D warnings)" \
     cargo clippy --workspace --all-targets -- -D warnings
 SHOW="cargo test --workspace" step "tests" "rerun one with: cargo test --workspace NAME -- --nocapture" \
     run_tests
+step "vagrant validate" "vagrant/Vagrantfile does not validate: see vagrant's message above" \
+    bash scripts/vagrant-validate.sh
 step "benches compile" "a bench in benches/ no longer builds: see the errors above" \
     cargo bench --workspace --no-run
 
