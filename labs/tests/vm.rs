@@ -1,0 +1,134 @@
+//! The VM backend for real: guests that fail, hang or panic give a clear result; nothing is
+//! left behind (QEMU processes, run directories); the guest is cached. TCG here (the probe
+//! says whether KVM works).
+
+mod common;
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use hull_lab::vm::guest::Job;
+use hull_lab::vm::host::{self, Options, Ready};
+use hull_lab::vm::qemu::{Console, Verdict};
+
+/// One test's VMs at a time: the machine has two cores.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn say(line: &str) {
+    eprintln!("==> {line}");
+}
+
+fn ready() -> Ready {
+    common::hull(); // root, and the binaries are built
+    host::ready(&say).unwrap_or_else(|e| panic!("cannot prepare the lab VM: {e}"))
+}
+
+/// Our QEMU children still alive, and the run directories in the temporary directory.
+fn leftovers() -> (Vec<String>, Vec<String>) {
+    let me = std::process::id().to_string();
+    let mut qemus = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        // pid (comm) state ppid ...
+        let Some((comm, rest)) = stat.split_once(") ") else {
+            continue;
+        };
+        let ppid = rest.split_whitespace().nth(1).unwrap_or_default();
+        if comm.contains("qemu") && ppid == me {
+            qemus.push(
+                stat.split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+        }
+    }
+    let runs = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("hull-vm."))
+        .collect();
+    (qemus, runs)
+}
+
+fn assert_clean(before: &(Vec<String>, Vec<String>)) {
+    let (qemus, runs) = leftovers();
+    assert!(qemus.is_empty(), "QEMU processes left running: {qemus:?}");
+    let new: Vec<&String> = runs.iter().filter(|r| !before.1.contains(r)).collect();
+    assert!(new.is_empty(), "run directories left behind: {new:?}");
+}
+
+fn run(
+    ready: &Ready,
+    script: &str,
+    timeout: u64,
+) -> (Verdict, Option<hull_lab::vm::guest::Report>, f64) {
+    let opts = Options {
+        jobs: 1,
+        timeout: Duration::from_secs(timeout),
+        ..Options::default()
+    };
+    let job = Job::Run {
+        argv: vec!["/bin/sh".into(), "-c".into(), script.into()],
+        env: Vec::new(),
+        cwd: None,
+        mounts: Vec::new(),
+    };
+    let (out, report) =
+        host::run_job(ready, &opts, &job, &[], Vec::new(), Console::Log).expect("QEMU ran");
+    (out.verdict, report, out.seconds)
+}
+
+#[test]
+fn a_guest_that_fails_hangs_or_panics_gives_a_clear_result() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let ready = ready();
+    let before = leftovers();
+    std::thread::scope(|s| {
+        let fails = s.spawn(|| run(&ready, "echo broken >&2; exit 3", 300));
+        let hangs = s.spawn(|| run(&ready, "sleep 100000", 60));
+        let (v, report, secs) = fails.join().unwrap();
+        assert_eq!(
+            v,
+            Verdict::Failed,
+            "a failing command: QEMU's status says so"
+        );
+        let report = report.expect("a failing guest still reports");
+        let out = report.run.expect("the command's result");
+        assert_eq!(out.exit_code, Some(3));
+        assert!(out.stderr.contains("broken"), "{out:?}");
+        eprintln!("failing guest: {secs:.1} s");
+        let (v, report, secs) = hangs.join().unwrap();
+        assert_eq!(
+            v,
+            Verdict::TimedOut,
+            "a hanging guest is killed at its timeout"
+        );
+        assert!(report.is_none());
+        assert!((60.0..90.0).contains(&secs), "killed after {secs:.1} s");
+    });
+    // A kernel panic (sysrq c): the VM ends at once, without a verdict.
+    let (v, report, secs) = run(&ready, "echo c > /proc/sysrq-trigger; sleep 100", 300);
+    assert_eq!(
+        v,
+        Verdict::NoVerdict,
+        "a panicking guest ends without a verdict"
+    );
+    assert!(report.is_none());
+    eprintln!("panicking guest: {secs:.1} s");
+    assert_clean(&before);
+}
+
+#[test]
+fn the_guest_is_cached_under_a_content_key() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    common::hull();
+    let a = host::build(&say).expect("a guest");
+    let b = host::build(&say).expect("the same guest");
+    assert!(!b.built, "the second build reuses the cache");
+    assert_eq!(a.key, b.key);
+    assert!(Path::new(&b.initramfs).is_file());
+    assert!(b.kernel.vmlinux().is_file());
+}
