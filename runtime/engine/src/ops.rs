@@ -26,12 +26,17 @@ pub fn parse_signal(text: &str) -> Result<Signal> {
     Ok(hull_oci::signal::parse(text)?)
 }
 
-/// Send a signal to the container's init through the runtime.
+/// Send a signal to the container's init through the runtime. SIGKILL returns once the
+/// container is recorded as stopped (up to 10 s), as Docker's kill does: a `hull inspect`
+/// right after it sees "exited", however slow the machine.
 pub fn kill(engine: &Engine, r: &Record, signal: Signal) -> Result<()> {
     if !r.state.running {
         return Err(not_running(r));
     }
     hull_oci::container::kill::kill(&engine.runtime_root(), &r.id, signal, false)?;
+    if signal == Signal::SIGKILL {
+        wait_stopped(engine, &r.id, Duration::from_secs(10))?;
+    }
     Ok(())
 }
 
