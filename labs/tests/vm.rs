@@ -1,12 +1,13 @@
-//! The VM backend for real: guests that fail, hang or panic give a clear result; nothing is
-//! left behind (QEMU processes, run directories); the guest is cached. TCG here (the probe
-//! says whether KVM works).
+//! The VM backend for real: every embedded scenario verified in its own QEMU VM (cgroup v2
+//! only), two at once; guests that fail, hang or panic give a clear result; nothing is left
+//! behind (QEMU processes, run directories); the guest is cached. TCG here (the probe says
+//! whether KVM works).
 
 mod common;
 
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hull_lab::vm::guest::Job;
 use hull_lab::vm::host::{self, Options, Ready};
@@ -58,6 +59,53 @@ fn assert_clean(before: &(Vec<String>, Vec<String>)) {
     assert!(qemus.is_empty(), "QEMU processes left running: {qemus:?}");
     let new: Vec<&String> = runs.iter().filter(|r| !before.1.contains(r)).collect();
     assert!(new.is_empty(), "run directories left behind: {new:?}");
+}
+
+#[test]
+fn every_scenario_passes_in_its_own_vm() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let ready = ready();
+    let before = leftovers();
+    let sources: Vec<_> = hull_lab::load::embedded()
+        .unwrap()
+        .iter()
+        .map(|s| host::source(None, &s.id).unwrap())
+        .collect();
+    let opts = Options {
+        jobs: 2,
+        timeout: Duration::from_secs(600),
+        ..Options::default()
+    };
+    let started = Instant::now();
+    let reports = host::verify_all(&ready, &opts, &sources, &|r| {
+        eprintln!(
+            "{}: {} in the VM ({}), boot to result {:.1} s",
+            r.id,
+            r.verdict,
+            r.accel.name(),
+            r.boot_to_result_seconds
+        );
+    });
+    eprintln!(
+        "{} scenarios in {:.1} s, two VMs at once, {} ({})",
+        reports.len(),
+        started.elapsed().as_secs_f64(),
+        ready.accel.name(),
+        ready.accel_why
+    );
+    assert_eq!(reports.len(), sources.len());
+    for r in &reports {
+        assert!(
+            !r.failed(),
+            "{} failed in the VM: {}\n{}",
+            r.id,
+            r.reason.clone().unwrap_or_default(),
+            serde_json::to_string_pretty(r).unwrap()
+        );
+        assert!(r.cgroup2_only, "{}: the guest was not cgroup v2 only", r.id);
+        assert_eq!(r.qemu_verdict, Verdict::Passed, "{}", r.id);
+    }
+    assert_clean(&before);
 }
 
 fn run(
