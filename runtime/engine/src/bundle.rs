@@ -26,8 +26,10 @@ pub const DEFAULT_CAPS: [&str; 14] = [
     "CAP_AUDIT_WRITE",
 ];
 
-/// Where `--init` finds its init inside the container.
-pub const INIT_PATH: &str = "/sbin/hull-init";
+/// Where `--init` finds its init inside the container: Docker's path. The runtime makes the
+/// mount point in the container's own layer, through the image's links (a usr-merged image's
+/// `/sbin -> usr/sbin`), as runc does for Docker; nothing is added when `--init` is not given.
+pub const INIT_PATH: &str = "/sbin/docker-init";
 
 /// `-u` as Docker takes it: `uid`, `uid:gid`, `name`, `name:group`, resolved in the
 /// container's own /etc/passwd and /etc/group.
@@ -106,7 +108,8 @@ pub fn config(b: &BundleInputs) -> Result<Value> {
     let mut args = vec![r.path.clone()];
     args.extend(r.args.iter().cloned());
     if r.host_config.init {
-        args.insert(0, INIT_PATH.to_string());
+        // As Docker runs tini: `/sbin/docker-init -- COMMAND…`.
+        args.splice(0..0, [INIT_PATH.to_string(), "--".to_string()]);
     }
     let cwd = if r.config.working_dir.is_empty() {
         "/".to_string()
@@ -208,9 +211,11 @@ pub fn config(b: &BundleInputs) -> Result<Value> {
 
 /// The forwarding init `--init` puts in PID 1: it runs the command as its child, passes the
 /// usual termination signals on, and exits with the child's status. A shell script, so it
-/// needs /bin/sh in the image (Docker's --init is a static binary; a documented difference).
+/// needs /bin/sh in the image, and PID 1's command line starts with `/bin/sh` (Docker's
+/// --init is tini, a static binary; a documented difference).
 pub const INIT_SCRIPT: &str = r#"#!/bin/sh
-# hull-init: PID 1 that forwards signals to its child and exits with the child's status.
+# hull's docker-init: PID 1 that forwards signals to its child and exits with its status.
+[ "$1" = "--" ] && shift
 "$@" &
 child=$!
 for s in TERM INT HUP QUIT USR1 USR2; do

@@ -230,10 +230,9 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
     let result = (|| {
         dirs.create()?;
         write_file(&dir.join("hostname"), &format!("{hostname}\n"))?;
-        write_file(
-            &dir.join("hosts"),
-            &format!("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{hostname}\n"),
-        )?;
+        // Docker's lines for a container without an address; joining a bridge network adds
+        // the container's own line.
+        write_file(&dir.join("hosts"), network::hosts::LOCALHOST)?;
         write_file(&dir.join("container.log"), "")?;
         write_file(&dir.join("resolv.conf"), &network::resolv_conf())?;
         engine.save(&r)
@@ -244,6 +243,30 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
     }
     r.state.status = "created".into();
     Ok(r)
+}
+
+/// The `--init` script in HULL_ROOT, (re)written whole when missing or from an older hull:
+/// a complete file renamed into place, so a concurrent `run --init` never sees half of it.
+fn write_init_script(path: &Path) -> Result<()> {
+    if std::fs::read_to_string(path).is_ok_and(|t| t == bundle::INIT_SCRIPT) {
+        return Ok(());
+    }
+    let io = |action, e| EngineError::Io {
+        action,
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| io("create a temp file for", e))?;
+    tmp.write_all(bundle::INIT_SCRIPT.as_bytes())
+        .map_err(|e| io("write", e))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| io("chmod", e))?;
+    tmp.persist(path)
+        .map_err(|e| io("rename into place", e.error))?;
+    Ok(())
 }
 
 fn write_file(path: &Path, text: &str) -> Result<()> {
@@ -277,10 +300,8 @@ fn start_process(engine: &Engine, r: &mut Record, io: Io) -> Result<Pid> {
         layers.push(overlay::init_layer(&dir)?);
         overlay::mount(&layers, &dirs)?;
         let init_script = engine.root.join("hull-init");
-        if r.host_config.init && !init_script.exists() {
-            write_file(&init_script, bundle::INIT_SCRIPT)?;
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&init_script, std::fs::Permissions::from_mode(0o755));
+        if r.host_config.init {
+            write_init_script(&init_script)?;
         }
         let mode = NetworkMode::parse(&r.host_config.network_mode)?;
         let netns = match &mode {

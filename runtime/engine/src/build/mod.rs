@@ -330,7 +330,7 @@ fn run_step(
         overlay::mount(&layers, &dirs)?;
         let files = [
             ("hostname", "hull-build\n".to_string()),
-            ("hosts", "127.0.0.1\tlocalhost\n".to_string()),
+            ("hosts", super::network::hosts::LOCALHOST.to_string()),
             ("resolv.conf", super::network::resolv_conf()),
         ];
         for (f, text) in files {
