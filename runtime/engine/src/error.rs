@@ -51,6 +51,9 @@ pub enum EngineError {
     PeerNotRunning(String),
     #[error("invalid --tmpfs {0:?}: the path must be absolute")]
     TmpfsPath(String),
+    /// `--stop-signal` or STOPSIGNAL: Docker's words.
+    #[error("Invalid signal: {0}")]
+    InvalidSignal(String),
     #[error("unable to find user {0}: no matching entries in passwd file")]
     NoSuchUser(String),
     #[error("unable to find group {0}: no matching entries in group file")]

@@ -60,6 +60,10 @@ pub struct RunArgs {
     pub network: Option<String>,
     pub publish: Vec<units::PortSpec>,
     pub publish_all: bool,
+    /// `--stop-signal`: checked when the container is made.
+    pub stop_signal: Option<String>,
+    /// `--stop-timeout` in seconds.
+    pub stop_timeout: Option<i64>,
 }
 
 /// The network a container joins when `--network` is not given: Docker's "bridge", unless

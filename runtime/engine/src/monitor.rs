@@ -32,6 +32,9 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
         a.entrypoint.as_deref(),
         &a.args,
     )?;
+    if let Some(s) = &a.stop_signal {
+        hull_oci::signal::parse(s).map_err(|_| EngineError::InvalidSignal(s.clone()))?;
+    }
     let all = engine.list()?;
     let mode_text = a.network.clone().unwrap_or_else(super::default_network);
     let mode = NetworkMode::parse(&mode_text)?;
@@ -180,6 +183,9 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
                 .collect(),
             tty: a.tty,
             open_stdin: a.interactive,
+            volumes: None,
+            stop_signal: a.stop_signal.clone().or_else(|| cfg.stop_signal().clone()),
+            stop_timeout: a.stop_timeout,
         },
         host_config: record::HostConfig {
             memory: a.memory.unwrap_or(0),

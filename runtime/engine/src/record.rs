@@ -39,6 +39,26 @@ pub struct Config {
     pub labels: BTreeMap<String, String>,
     pub tty: bool,
     pub open_stdin: bool,
+    /// The image's VOLUMEs and `-v /path`'s: path → {} (Docker's shape; null when none).
+    #[serde(default)]
+    pub volumes: Option<BTreeMap<String, serde_json::Value>>,
+    /// `--stop-signal`, else the image's STOPSIGNAL, as written; none means SIGTERM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    /// `--stop-timeout` in seconds; none means 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<i64>,
+}
+
+impl Config {
+    /// The signal `hull stop` sends first: the container's, or SIGTERM (also for a signal an
+    /// older record or an image holds that does not parse, as Docker falls back).
+    pub fn stop_signal(&self) -> nix::sys::signal::Signal {
+        self.stop_signal
+            .as_deref()
+            .and_then(|s| hull_oci::signal::parse(s).ok())
+            .unwrap_or(nix::sys::signal::Signal::SIGTERM)
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -83,6 +83,12 @@ struct RunFlags {
     publish_all: bool,
     #[arg(long)]
     network: Option<String>,
+    /// Signal `stop` sends first (default: the image's STOPSIGNAL, else SIGTERM).
+    #[arg(long = "stop-signal")]
+    stop_signal: Option<String>,
+    /// Seconds `stop` waits before SIGKILL (default 10).
+    #[arg(long = "stop-timeout", allow_hyphen_values = true)]
+    stop_timeout: Option<i64>,
     image: String,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
@@ -137,10 +143,11 @@ enum Command {
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
     },
-    /// Stop containers: SIGTERM, then SIGKILL after the timeout.
+    /// Stop containers: their stop signal (SIGTERM unless set), then SIGKILL after the timeout.
     Stop {
-        #[arg(short, long, default_value_t = 10)]
-        time: u64,
+        /// Seconds to wait before SIGKILL (default: the container's --stop-timeout, else 10).
+        #[arg(short, long, allow_hyphen_values = true)]
+        time: Option<i64>,
         #[arg(required = true)]
         containers: Vec<String>,
     },
@@ -593,6 +600,8 @@ fn run(f: RunFlags) -> anyhow::Result<i32> {
             .map(|p| units::parse_port(p))
             .collect::<Result<_, _>>()?,
         publish_all: f.publish_all,
+        stop_signal: f.stop_signal,
+        stop_timeout: f.stop_timeout,
     };
     let e = engine()?;
     let mut r = hull_engine::monitor::create(&e, &args)?;

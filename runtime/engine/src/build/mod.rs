@@ -280,6 +280,28 @@ fn apply_metadata(
             // Docker: setting ENTRYPOINT resets a CMD inherited from the base image.
             config.set_cmd(None);
         }
+        Instruction::StopSignal(s) => {
+            let s = sub(s);
+            hull_oci::signal::parse(&s)
+                .map_err(|_| fail(line, EngineError::InvalidSignal(s.clone())))?;
+            config.set_stop_signal(Some(s));
+        }
+        Instruction::Volume(paths) => {
+            let mut all = config.volumes().clone().unwrap_or_default();
+            for p in paths {
+                let p = sub(p);
+                if !p.starts_with('/') {
+                    return Err(fail(
+                        line,
+                        format!("VOLUME {p:?}: the path must be absolute"),
+                    ));
+                }
+                if !all.contains(&p) {
+                    all.push(p);
+                }
+            }
+            config.set_volumes(Some(all));
+        }
         other => {
             return Err(fail(
                 line,
