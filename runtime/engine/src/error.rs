@@ -82,6 +82,8 @@ pub enum EngineError {
     #[error(transparent)]
     Network(crate::network::NetworkError),
     #[error(transparent)]
+    Volume(#[from] crate::volume::VolumeError),
+    #[error(transparent)]
     Runtime(#[from] hull_oci::Error),
     #[error(transparent)]
     Image(#[from] hull_image::ImageError),

@@ -8,6 +8,7 @@
 pub mod build;
 pub mod bundle;
 pub mod cmdline;
+pub mod disk_usage;
 pub mod error;
 pub mod monitor;
 pub mod network;
@@ -16,6 +17,7 @@ pub mod overlay;
 pub mod record;
 pub mod units;
 pub mod views;
+pub mod volume;
 
 use std::fs;
 use std::io::Read;

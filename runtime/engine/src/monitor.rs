@@ -17,7 +17,7 @@ use nix::unistd::{ForkResult, Pid};
 use super::error::{EngineError, Result};
 use super::network::{self, ConnectRequest, NetworkMode};
 use super::record::{self, GraphData, GraphDriver, MountPoint, Record};
-use super::{bundle, cmdline, overlay, units, Engine, RunArgs};
+use super::{bundle, cmdline, overlay, units, volume, Engine, RunArgs};
 use hull_oci::container::{create, delete, start};
 use hull_oci::host::{self, Chan};
 use hull_oci::state::now_rfc3339;
@@ -110,27 +110,6 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
     }
     let dir = engine.container_dir(&id);
     let dirs = overlay::Dirs::of(&dir);
-    let mut mounts = Vec::new();
-    for v in &a.volumes {
-        if !v.source.exists() {
-            std::fs::create_dir_all(&v.source).map_err(|e| EngineError::Io {
-                action: "create volume directory",
-                path: v.source.clone(),
-                source: e,
-            })?;
-        }
-        mounts.push(MountPoint {
-            typ: "bind".into(),
-            source: v.source.display().to_string(),
-            destination: v.destination.display().to_string(),
-            mode: if v.read_only {
-                "ro".into()
-            } else {
-                String::new()
-            },
-            rw: !v.read_only,
-        });
-    }
     let mut tmpfs = BTreeMap::new();
     for t in &a.tmpfs {
         let (dest, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
@@ -139,6 +118,7 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
         }
         tmpfs.insert(dest.to_string(), opts.to_string());
     }
+    let (mounts, config_volumes) = plan_mounts(engine, a, &cfg, &tmpfs)?;
     let layers = engine.store.layer_dirs(&image)?;
     let mut r = Record {
         id: id.clone(),
@@ -183,7 +163,7 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
                 .collect(),
             tty: a.tty,
             open_stdin: a.interactive,
-            volumes: None,
+            volumes: config_volumes,
             stop_signal: a.stop_signal.clone().or_else(|| cfg.stop_signal().clone()),
             stop_timeout: a.stop_timeout,
         },
@@ -197,13 +177,18 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
             binds: a
                 .volumes
                 .iter()
-                .map(|v| {
-                    format!(
-                        "{}:{}{}",
-                        v.source.display(),
-                        v.destination.display(),
-                        if v.read_only { ":ro" } else { "" }
-                    )
+                .filter_map(|v| {
+                    let source = match &v.source {
+                        units::VolumeSource::Host(p) => p.display().to_string(),
+                        units::VolumeSource::Named(n) => n.clone(),
+                        units::VolumeSource::Anonymous => return None,
+                    };
+                    let mode = if v.mode.is_empty() {
+                        String::new()
+                    } else {
+                        format!(":{}", v.mode)
+                    };
+                    Some(format!("{source}:{}{mode}", v.destination.display()))
                 })
                 .collect(),
             tmpfs,
@@ -241,7 +226,7 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
         write_file(&dir.join("hosts"), network::hosts::LOCALHOST)?;
         write_file(&dir.join("container.log"), "")?;
         write_file(&dir.join("resolv.conf"), &network::resolv_conf())?;
-        engine.save(&r)
+        make_volumes_and_save(engine, &r)
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_dir_all(&dir);
@@ -249,6 +234,106 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
     }
     r.state.status = "created".into();
     Ok(r)
+}
+
+/// The container's mounts (binds and volumes, parents before what is mounted below them) and
+/// its Config.Volumes: `-v` as given, then each of the image's VOLUMEs that no `-v` or
+/// `--tmpfs` covers, as a new anonymous volume. Named volumes' names are checked here, before
+/// anything is made; host directories of binds are made as Docker makes them.
+fn plan_mounts(
+    engine: &Engine,
+    a: &RunArgs,
+    image: &oci_spec::image::Config,
+    tmpfs: &BTreeMap<String, String>,
+) -> Result<(Vec<MountPoint>, Option<ConfigVolumes>)> {
+    for v in &a.volumes {
+        if let units::VolumeSource::Named(n) = &v.source {
+            volume::validate_name(n)?;
+        }
+    }
+    let volume_mount = |name: String, dest: String, mode: &str, rw: bool| MountPoint {
+        typ: "volume".into(),
+        source: engine.volumes().data_of(&name).display().to_string(),
+        name,
+        destination: dest,
+        driver: volume::DRIVER.into(),
+        mode: mode.to_string(),
+        rw,
+        propagation: String::new(),
+    };
+    let mut mounts = Vec::new();
+    let mut anonymous = BTreeMap::new();
+    for v in &a.volumes {
+        let dest = v.destination.display().to_string();
+        match &v.source {
+            units::VolumeSource::Host(source) => {
+                if !source.exists() {
+                    std::fs::create_dir_all(source).map_err(|e| EngineError::Io {
+                        action: "create volume directory",
+                        path: source.clone(),
+                        source: e,
+                    })?;
+                }
+                mounts.push(MountPoint {
+                    typ: "bind".into(),
+                    source: source.display().to_string(),
+                    destination: dest,
+                    mode: v.mode.clone(),
+                    rw: !v.read_only,
+                    propagation: "rprivate".into(),
+                    ..Default::default()
+                });
+            }
+            // Docker shows a named volume's empty mode as "z" (its SELinux default).
+            units::VolumeSource::Named(n) => {
+                let mode = if v.mode.is_empty() { "z" } else { &v.mode };
+                mounts.push(volume_mount(n.clone(), dest, mode, !v.read_only));
+            }
+            units::VolumeSource::Anonymous => {
+                anonymous.insert(dest.clone(), serde_json::json!({}));
+                mounts.push(volume_mount(super::new_id(), dest, &v.mode, !v.read_only));
+            }
+        }
+    }
+    for path in image.volumes().clone().unwrap_or_default() {
+        anonymous.insert(path.clone(), serde_json::json!({}));
+        let covered = mounts.iter().any(|m| m.destination == path) || tmpfs.contains_key(&path);
+        if !covered {
+            mounts.push(volume_mount(super::new_id(), path, "", true));
+        }
+    }
+    mounts.sort_by_key(|m| Path::new(&m.destination).components().count());
+    Ok((mounts, (!anonymous.is_empty()).then_some(anonymous)))
+}
+
+/// Config.Volumes: path → `{}`.
+type ConfigVolumes = BTreeMap<String, serde_json::Value>;
+
+/// Makes the volumes the container mounts that do not exist yet and saves its record, under
+/// the volumes' lock, so that a `volume rm` never removes a volume between the two; on a
+/// failure the volumes made here are removed again.
+fn make_volumes_and_save(engine: &Engine, r: &Record) -> Result<()> {
+    let names: Vec<&str> = r.volume_names().collect();
+    if names.is_empty() {
+        return engine.save(r);
+    }
+    let vols = engine.volumes();
+    let lock = vols.lock()?;
+    let mut made = Vec::new();
+    let result = (|| {
+        for n in &names {
+            if vols.create(Some(n), false, &lock)?.1 {
+                made.push(*n);
+            }
+        }
+        engine.save(r)
+    })();
+    if result.is_err() {
+        for n in made {
+            let _ = vols.remove(n, &lock);
+        }
+    }
+    result
 }
 
 /// The `--init` script in HULL_ROOT, (re)written whole when missing or from an older hull:
@@ -305,6 +390,16 @@ fn start_process(engine: &Engine, r: &mut Record, io: Io) -> Result<Pid> {
         let mut layers = engine.store.layer_dirs(&image)?;
         layers.push(overlay::init_layer(&dir)?);
         overlay::mount(&layers, &dirs)?;
+        // As Docker at each start: an empty volume is filled from the image, unless nocopy.
+        for m in r.mounts.iter().filter(|m| m.typ == "volume") {
+            if !m.mode.split(',').any(|o| o == "nocopy") {
+                volume::fill_from_image(
+                    &dirs.merged,
+                    Path::new(&m.destination),
+                    Path::new(&m.source),
+                )?;
+            }
+        }
         let init_script = engine.root.join("hull-init");
         if r.host_config.init {
             write_init_script(&init_script)?;
@@ -417,7 +512,7 @@ fn finish(engine: &Engine, r: &mut Record, code: i32) -> Result<()> {
     r.hull_monitor = None;
     engine.save(r)?;
     if r.host_config.auto_remove {
-        super::ops::remove_dirs(engine, r)?;
+        super::ops::remove_with_volumes(engine, r)?;
     }
     Ok(())
 }
@@ -445,7 +540,7 @@ pub fn run_foreground(engine: &Engine, r: &mut Record, interactive: bool) -> Res
         Ok(pid) => pid,
         Err(e) => {
             if r.host_config.auto_remove {
-                let _ = super::ops::remove_dirs(engine, r);
+                let _ = super::ops::remove_with_volumes(engine, r);
             }
             return Err(e);
         }
@@ -469,7 +564,7 @@ fn run_foreground_tty(engine: &Engine, r: &mut Record, interactive: bool) -> Res
         Ok(started) => started,
         Err(e) => {
             if r.host_config.auto_remove {
-                let _ = super::ops::remove_dirs(engine, r);
+                let _ = super::ops::remove_with_volumes(engine, r);
             }
             return Err(e);
         }
@@ -583,7 +678,7 @@ fn monitor_detached(engine: &Engine, r: &mut Record, chan: &mut Chan) -> i32 {
         Err(e) => {
             let _ = chan.send("error", &format!("{} {e}", e.exit_code()));
             if r.host_config.auto_remove {
-                let _ = super::ops::remove_dirs(engine, r);
+                let _ = super::ops::remove_with_volumes(engine, r);
             }
             return 1;
         }

@@ -71,8 +71,8 @@ pub fn stop(engine: &Engine, r: &Record, timeout_secs: Option<i64>) -> Result<()
     Err(EngineError::DidNotStop(r.short_id().to_string()))
 }
 
-/// `hull rm [-f]`.
-pub fn remove(engine: &Engine, r: &Record, force: bool) -> Result<()> {
+/// `hull rm [-f] [-v]`: with `volumes`, its anonymous volumes too (never named ones).
+pub fn remove(engine: &Engine, r: &Record, force: bool, volumes: bool) -> Result<()> {
     if r.state.running {
         if !force {
             return Err(EngineError::RemoveRunning(r.short_id().to_string()));
@@ -80,7 +80,17 @@ pub fn remove(engine: &Engine, r: &Record, force: bool) -> Result<()> {
         let _ = kill(engine, r, Signal::SIGKILL);
         wait_stopped(engine, &r.id, Duration::from_secs(10))?;
     }
-    remove_dirs(engine, r)
+    if volumes {
+        remove_with_volumes(engine, r)
+    } else {
+        remove_dirs(engine, r)
+    }
+}
+
+/// `--rm` and `rm -v`: the container, then its anonymous volumes (as Docker's `--rm` does).
+pub fn remove_with_volumes(engine: &Engine, r: &Record) -> Result<()> {
+    remove_dirs(engine, r)?;
+    engine.remove_anonymous_volumes(r)
 }
 
 /// Everything a container owns, whatever state a crash left it in: runtime state (and with it

@@ -118,13 +118,23 @@ pub struct NetworkSettings {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct MountPoint {
+    /// "bind" or "volume".
     #[serde(rename = "Type")]
     pub typ: String,
+    /// A volume's name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
     pub source: String,
     pub destination: String,
+    /// A volume's driver ("local").
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub driver: String,
     pub mode: String,
     #[serde(rename = "RW")]
     pub rw: bool,
+    /// "rprivate" for binds, "" for volumes, as Docker shows them.
+    #[serde(default)]
+    pub propagation: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -169,6 +179,30 @@ pub struct Record {
 impl Record {
     pub fn short_id(&self) -> &str {
         &self.id[..12.min(self.id.len())]
+    }
+
+    /// The names of the volumes the container mounts.
+    pub fn volume_names(&self) -> impl Iterator<Item = &str> {
+        self.mounts
+            .iter()
+            .filter(|m| m.typ == "volume")
+            .map(|m| m.name.as_str())
+    }
+
+    /// Its anonymous volumes (an image's VOLUME, `-v /path`): the volume mounts that no
+    /// `-v NAME:/path` of HostConfig.Binds asked for, as Docker tells them apart.
+    pub fn anonymous_volumes(&self) -> impl Iterator<Item = &str> {
+        self.mounts
+            .iter()
+            .filter(|m| m.typ == "volume")
+            .filter(|m| {
+                !self
+                    .host_config
+                    .binds
+                    .iter()
+                    .any(|b| b.split(':').nth(1) == Some(m.destination.as_str()))
+            })
+            .map(|m| m.name.as_str())
     }
 }
 

@@ -362,10 +362,37 @@ fn run_step(
                 source: e,
             })?;
         }
+        // As Docker's classic builder: the image's VOLUMEs are fresh volumes (filled from the
+        // image) in a RUN step's container, so what the step writes there is not committed.
+        let mut mounts = Vec::new();
+        for (i, path) in config
+            .volumes()
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let source = dir.path().join("volumes").join(i.to_string());
+            std::fs::create_dir_all(&source).map_err(|e| EngineError::Io {
+                action: "create",
+                path: source.clone(),
+                source: e,
+            })?;
+            super::volume::fill_from_image(&dirs.merged, Path::new(path), &source)?;
+            mounts.push(record::MountPoint {
+                typ: "bind".into(),
+                source: source.display().to_string(),
+                destination: path.clone(),
+                rw: true,
+                ..Default::default()
+            });
+        }
+        mounts.sort_by_key(|m| Path::new(&m.destination).components().count());
         let r = Record {
             id: id.clone(),
             path: argv[0].clone(),
             args: argv[1..].to_vec(),
+            mounts,
             config: record::Config {
                 hostname: "hull-build".into(),
                 user: config.user().clone().unwrap_or_default(),
