@@ -479,6 +479,40 @@ fn a_named_volume_is_filled_once_and_refused_removal_while_used() {
         stderr(&out),
         format!("hull: remove myvol: volume is in use - [{id}]\n")
     );
+    // nocopy: the image's /etc is not copied; the container's own files are still mounted
+    // over it, their mount points made in the volume (Docker's: these three, nothing else).
+    assert_eq!(
+        h.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "nc:/etc:nocopy",
+            "busybox",
+            "cat",
+            "/etc/hosts"
+        ]),
+        HOSTS
+    );
+    assert_eq!(
+        support::entries(&h.root().join("volumes/nc/_data")),
+        ["hostname", "hosts", "resolv.conf"]
+    );
+    h.ok(&["volume", "rm", "nc"]);
+    // A run refused for another reason makes no volume.
+    let (code, _) = h.code(&[
+        "run",
+        "--rm",
+        "--stop-signal",
+        "FOO",
+        "-v",
+        "made:/x",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(code, 125);
+    let (code, _) = h.code(&["run", "--rm", "-v", "made:/x", "no-such-image", "true"]);
+    assert_eq!(code, 125);
+    assert_eq!(h.ok(&["volume", "ls", "-q"]), "myvol\n");
     // rm -v does not remove a named volume.
     h.ok(&["rm", "-v", "u1"]);
     assert_eq!(h.ok(&["volume", "ls", "-q"]), "myvol\n");

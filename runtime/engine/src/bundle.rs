@@ -125,8 +125,11 @@ pub fn config(b: &BundleInputs) -> Result<Value> {
         json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
         json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"]}),
     ];
+    // Then, as Docker orders them, the container's own files, volumes, tmpfs and init, parents
+    // before what is mounted below them (a volume on /etc keeps /etc/hosts).
+    let mut own = Vec::new();
     for f in ["hostname", "hosts", "resolv.conf"] {
-        mounts.push(json!({
+        own.push(json!({
             "destination": format!("/etc/{f}"), "type": "bind",
             "source": b.container_dir.join(f), "options": ["rbind", "rprivate"]
         }));
@@ -136,7 +139,7 @@ pub fn config(b: &BundleInputs) -> Result<Value> {
         if !m.rw {
             opts.push("ro".into());
         }
-        mounts.push(json!({"destination": m.destination, "type": "bind", "source": m.source, "options": opts}));
+        own.push(json!({"destination": m.destination, "type": "bind", "source": m.source, "options": opts}));
     }
     for (dest, opts) in &r.host_config.tmpfs {
         let mut o = vec![
@@ -149,11 +152,17 @@ pub fn config(b: &BundleInputs) -> Result<Value> {
                 .filter(|s| !s.is_empty())
                 .map(str::to_string),
         );
-        mounts.push(json!({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": o}));
+        own.push(json!({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": o}));
     }
     if r.host_config.init {
-        mounts.push(json!({"destination": INIT_PATH, "type": "bind", "source": b.init_script, "options": ["bind", "ro"]}));
+        own.push(json!({"destination": INIT_PATH, "type": "bind", "source": b.init_script, "options": ["bind", "ro"]}));
     }
+    own.sort_by_key(|m| {
+        m["destination"]
+            .as_str()
+            .map_or(0, |d| Path::new(d).components().count())
+    });
+    mounts.extend(own);
     let mut resources = json!({"devices": [{"allow": false, "access": "rwm"}]});
     let hc = &r.host_config;
     if hc.memory > 0 {

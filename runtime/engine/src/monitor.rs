@@ -390,14 +390,18 @@ fn start_process(engine: &Engine, r: &mut Record, io: Io) -> Result<Pid> {
         let mut layers = engine.store.layer_dirs(&image)?;
         layers.push(overlay::init_layer(&dir)?);
         overlay::mount(&layers, &dirs)?;
-        // As Docker at each start: an empty volume is filled from the image, unless nocopy.
-        for m in r.mounts.iter().filter(|m| m.typ == "volume") {
-            if !m.mode.split(',').any(|o| o == "nocopy") {
-                volume::fill_from_image(
-                    &dirs.merged,
-                    Path::new(&m.destination),
-                    Path::new(&m.source),
-                )?;
+        // As Docker at each start: an empty volume is filled from the image, unless nocopy;
+        // under the volumes' lock, so two containers starting on one volume fill it once.
+        if r.volume_names().next().is_some() {
+            let _lock = engine.volumes().lock()?;
+            for m in r.mounts.iter().filter(|m| m.typ == "volume") {
+                if !m.mode.split(',').any(|o| o == "nocopy") {
+                    volume::fill_from_image(
+                        &dirs.merged,
+                        Path::new(&m.destination),
+                        Path::new(&m.source),
+                    )?;
+                }
             }
         }
         let init_script = engine.root.join("hull-init");
