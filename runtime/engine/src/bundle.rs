@@ -242,6 +242,50 @@ mod tests {
     use super::*;
 
     #[test]
+    fn mounts_come_parents_first_and_init_only_when_asked() {
+        let r = Record {
+            path: "sh".into(),
+            mounts: vec![crate::record::MountPoint {
+                typ: "volume".into(),
+                source: "/vols/v/_data".into(),
+                destination: "/etc".into(),
+                rw: true,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let dir = std::path::PathBuf::from("/c");
+        let inputs = BundleInputs {
+            netns: NetNs::New,
+            record: &r,
+            rootfs: Path::new("/c/merged"),
+            container_dir: &dir,
+            init_script: Path::new("/hull/hull-init"),
+        };
+        let dests = |v: &Value| -> Vec<String> {
+            v["mounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["destination"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let all = dests(&config(&inputs).unwrap());
+        let pos = |d: &str| all.iter().position(|x| x == d).unwrap();
+        assert!(pos("/etc") < pos("/etc/hosts"), "{all:?}");
+        assert!(!all.iter().any(|d| d == INIT_PATH), "{all:?}");
+        let mut with_init = r.clone();
+        with_init.host_config.init = true;
+        let spec = config(&BundleInputs {
+            record: &with_init,
+            ..inputs
+        })
+        .unwrap();
+        assert!(dests(&spec).iter().any(|d| d == INIT_PATH));
+        assert_eq!(spec["process"]["args"], json!([INIT_PATH, "--", "sh"]));
+    }
+
+    #[test]
     fn users_from_the_containers_files() {
         let t = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(t.path().join("etc")).unwrap();
