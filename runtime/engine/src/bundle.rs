@@ -8,8 +8,10 @@ use serde_json::{json, Value};
 use super::error::{EngineError, Result};
 use super::record::Record;
 
-/// Where `--init` finds its init inside the container.
-pub const INIT_PATH: &str = "/sbin/hull-init";
+/// Where `--init` finds its init inside the container: Docker's path. The runtime makes the
+/// mount point in the container's own layer, through the image's links (a usr-merged image's
+/// `/sbin -> usr/sbin`), as runc does for Docker; nothing is added when `--init` is not given.
+pub const INIT_PATH: &str = "/sbin/docker-init";
 
 /// The most of `/etc/passwd` or `/etc/group` hull reads: far more than any real one.
 const ACCOUNT_FILE_LIMIT: u64 = 16 << 20;
@@ -102,7 +104,8 @@ pub fn config(b: &BundleInputs) -> Result<Value> {
     let mut args = vec![r.path.clone()];
     args.extend(r.args.iter().cloned());
     if r.host_config.init {
-        args.insert(0, INIT_PATH.to_string());
+        // As Docker runs tini: `/sbin/docker-init -- COMMAND…`.
+        args.splice(0..0, [INIT_PATH.to_string(), "--".to_string()]);
     }
     let cwd = if r.config.working_dir.is_empty() {
         "/".to_string()
@@ -118,8 +121,11 @@ pub fn config(b: &BundleInputs) -> Result<Value> {
         json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
         json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"]}),
     ];
+    // Then, as Docker orders them, the container's own files, volumes, tmpfs and init, parents
+    // before what is mounted below them (a volume on /etc keeps /etc/hosts).
+    let mut own = Vec::new();
     for f in ["hostname", "hosts", "resolv.conf"] {
-        mounts.push(json!({
+        own.push(json!({
             "destination": format!("/etc/{f}"), "type": "bind",
             "source": b.container_dir.join(f), "options": ["rbind", "rprivate"]
         }));
@@ -129,7 +135,7 @@ pub fn config(b: &BundleInputs) -> Result<Value> {
         if !m.rw {
             opts.push("ro".into());
         }
-        mounts.push(json!({"destination": m.destination, "type": "bind", "source": m.source, "options": opts}));
+        own.push(json!({"destination": m.destination, "type": "bind", "source": m.source, "options": opts}));
     }
     for (dest, opts) in &r.host_config.tmpfs {
         let mut o = vec![
@@ -142,11 +148,17 @@ pub fn config(b: &BundleInputs) -> Result<Value> {
                 .filter(|s| !s.is_empty())
                 .map(str::to_string),
         );
-        mounts.push(json!({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": o}));
+        own.push(json!({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": o}));
     }
     if r.host_config.init {
-        mounts.push(json!({"destination": INIT_PATH, "type": "bind", "source": b.init_script, "options": ["bind", "ro"]}));
+        own.push(json!({"destination": INIT_PATH, "type": "bind", "source": b.init_script, "options": ["bind", "ro"]}));
     }
+    own.sort_by_key(|m| {
+        m["destination"]
+            .as_str()
+            .map_or(0, |d| Path::new(d).components().count())
+    });
+    mounts.extend(own);
     let mut resources = json!({"devices": [{"allow": false, "access": "rwm"}]});
     let hc = &r.host_config;
     if hc.memory > 0 {
@@ -209,9 +221,11 @@ pub fn config(b: &BundleInputs) -> Result<Value> {
 
 /// The forwarding init `--init` puts in PID 1: it runs the command as its child, passes the
 /// usual termination signals on, and exits with the child's status. A shell script, so it
-/// needs /bin/sh in the image (Docker's --init is a static binary; a documented difference).
+/// needs /bin/sh in the image, and PID 1's command line starts with `/bin/sh` (Docker's
+/// --init is tini, a static binary; a documented difference).
 pub const INIT_SCRIPT: &str = r#"#!/bin/sh
-# hull-init: PID 1 that forwards signals to its child and exits with the child's status.
+# hull's docker-init: PID 1 that forwards signals to its child and exits with its status.
+[ "$1" = "--" ] && shift
 "$@" &
 child=$!
 for s in TERM INT HUP QUIT USR1 USR2; do
@@ -227,6 +241,50 @@ done
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mounts_come_parents_first_and_init_only_when_asked() {
+        let r = Record {
+            path: "sh".into(),
+            mounts: vec![crate::record::MountPoint {
+                typ: "volume".into(),
+                source: "/vols/v/_data".into(),
+                destination: "/etc".into(),
+                rw: true,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let dir = std::path::PathBuf::from("/c");
+        let inputs = BundleInputs {
+            netns: NetNs::New,
+            record: &r,
+            rootfs: Path::new("/c/merged"),
+            container_dir: &dir,
+            init_script: Path::new("/hull/hull-init"),
+        };
+        let dests = |v: &Value| -> Vec<String> {
+            v["mounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["destination"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let all = dests(&config(&inputs).unwrap());
+        let pos = |d: &str| all.iter().position(|x| x == d).unwrap();
+        assert!(pos("/etc") < pos("/etc/hosts"), "{all:?}");
+        assert!(!all.iter().any(|d| d == INIT_PATH), "{all:?}");
+        let mut with_init = r.clone();
+        with_init.host_config.init = true;
+        let spec = config(&BundleInputs {
+            record: &with_init,
+            ..inputs
+        })
+        .unwrap();
+        assert!(dests(&spec).iter().any(|d| d == INIT_PATH));
+        assert_eq!(spec["process"]["args"], json!([INIT_PATH, "--", "sh"]));
+    }
 
     #[test]
     fn users_from_the_containers_files() {

@@ -55,6 +55,9 @@ pub enum EngineError {
     PeerNotRunning(String),
     #[error("invalid --tmpfs {0:?}: the path must be absolute")]
     TmpfsPath(String),
+    /// `--stop-signal` or STOPSIGNAL: Docker's words.
+    #[error("Invalid signal: {0}")]
+    InvalidSignal(String),
     #[error("unable to find user {0}: no matching entries in passwd file")]
     NoSuchUser(String),
     #[error("unable to find group {0}: no matching entries in group file")]
@@ -84,6 +87,8 @@ pub enum EngineError {
     MonitorVanished,
     #[error(transparent)]
     Network(crate::network::NetworkError),
+    #[error(transparent)]
+    Volume(#[from] crate::volume::VolumeError),
     #[error(transparent)]
     Runtime(#[from] hull_oci::Error),
     #[error(transparent)]

@@ -8,6 +8,7 @@
 pub mod build;
 pub mod bundle;
 pub mod cmdline;
+pub mod disk_usage;
 pub mod error;
 pub mod monitor;
 pub mod network;
@@ -17,6 +18,7 @@ pub mod record;
 pub mod security;
 pub mod units;
 pub mod views;
+pub mod volume;
 
 use std::fs;
 use std::io::Read;
@@ -65,6 +67,10 @@ pub struct RunArgs {
     pub cap_drop: Vec<String>,
     pub privileged: bool,
     pub security_opt: Vec<String>,
+    /// `--stop-signal`: checked when the container is made.
+    pub stop_signal: Option<String>,
+    /// `--stop-timeout` in seconds.
+    pub stop_timeout: Option<i64>,
 }
 
 /// The network a container joins when `--network` is not given: Docker's "bridge", unless

@@ -17,7 +17,7 @@ use nix::unistd::{ForkResult, Pid};
 use super::error::{EngineError, Result};
 use super::network::{self, ConnectRequest, NetworkMode};
 use super::record::{self, GraphData, GraphDriver, MountPoint, Record};
-use super::{bundle, cmdline, overlay, units, Engine, RunArgs};
+use super::{bundle, cmdline, overlay, units, volume, Engine, RunArgs};
 use hull_oci::container::{create, delete, start};
 use hull_oci::host::{self, Chan};
 use hull_oci::state::now_rfc3339;
@@ -32,6 +32,9 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
         a.entrypoint.as_deref(),
         &a.args,
     )?;
+    if let Some(s) = &a.stop_signal {
+        hull_oci::signal::parse(s).map_err(|_| EngineError::InvalidSignal(s.clone()))?;
+    }
     let all = engine.list()?;
     let mode_text = a.network.clone().unwrap_or_else(super::default_network);
     let mode = NetworkMode::parse(&mode_text)?;
@@ -111,27 +114,6 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
     }
     let dir = engine.container_dir(&id);
     let dirs = overlay::Dirs::of(&dir);
-    let mut mounts = Vec::new();
-    for v in &a.volumes {
-        if !v.source.exists() {
-            std::fs::create_dir_all(&v.source).map_err(|e| EngineError::Io {
-                action: "create volume directory",
-                path: v.source.clone(),
-                source: e,
-            })?;
-        }
-        mounts.push(MountPoint {
-            typ: "bind".into(),
-            source: v.source.display().to_string(),
-            destination: v.destination.display().to_string(),
-            mode: if v.read_only {
-                "ro".into()
-            } else {
-                String::new()
-            },
-            rw: !v.read_only,
-        });
-    }
     let mut tmpfs = BTreeMap::new();
     for t in &a.tmpfs {
         let (dest, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
@@ -144,6 +126,7 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
     super::security::Security::of(&a.cap_add, &a.cap_drop, a.privileged, &a.security_opt)?;
     let security_opt = super::security::record_security_opts(&a.security_opt)?;
     let security_opt = (!security_opt.is_empty()).then_some(security_opt);
+    let (mounts, config_volumes) = plan_mounts(engine, a, &cfg, &tmpfs)?;
     let layers = engine.store.layer_dirs(&image)?;
     let mut r = Record {
         id: id.clone(),
@@ -188,6 +171,9 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
                 .collect(),
             tty: a.tty,
             open_stdin: a.interactive,
+            volumes: config_volumes,
+            stop_signal: a.stop_signal.clone().or_else(|| cfg.stop_signal().clone()),
+            stop_timeout: a.stop_timeout,
         },
         host_config: record::HostConfig {
             memory: a.memory.unwrap_or(0),
@@ -199,13 +185,18 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
             binds: a
                 .volumes
                 .iter()
-                .map(|v| {
-                    format!(
-                        "{}:{}{}",
-                        v.source.display(),
-                        v.destination.display(),
-                        if v.read_only { ":ro" } else { "" }
-                    )
+                .filter_map(|v| {
+                    let source = match &v.source {
+                        units::VolumeSource::Host(p) => p.display().to_string(),
+                        units::VolumeSource::Named(n) => n.clone(),
+                        units::VolumeSource::Anonymous => return None,
+                    };
+                    let mode = if v.mode.is_empty() {
+                        String::new()
+                    } else {
+                        format!(":{}", v.mode)
+                    };
+                    Some(format!("{source}:{}{mode}", v.destination.display()))
                 })
                 .collect(),
             tmpfs,
@@ -242,13 +233,12 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
     let result = (|| {
         dirs.create()?;
         write_file(&dir.join("hostname"), &format!("{hostname}\n"))?;
-        write_file(
-            &dir.join("hosts"),
-            &format!("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{hostname}\n"),
-        )?;
+        // Docker's lines for a container without an address; joining a bridge network adds
+        // the container's own line.
+        write_file(&dir.join("hosts"), network::hosts::LOCALHOST)?;
         write_file(&dir.join("container.log"), "")?;
         write_file(&dir.join("resolv.conf"), &network::resolv_conf())?;
-        engine.save(&r)
+        make_volumes_and_save(engine, &r)
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_dir_all(&dir);
@@ -256,6 +246,130 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
     }
     r.state.status = "created".into();
     Ok(r)
+}
+
+/// The container's mounts (binds and volumes, parents before what is mounted below them) and
+/// its Config.Volumes: `-v` as given, then each of the image's VOLUMEs that no `-v` or
+/// `--tmpfs` covers, as a new anonymous volume. Named volumes' names are checked here, before
+/// anything is made; host directories of binds are made as Docker makes them.
+fn plan_mounts(
+    engine: &Engine,
+    a: &RunArgs,
+    image: &oci_spec::image::Config,
+    tmpfs: &BTreeMap<String, String>,
+) -> Result<(Vec<MountPoint>, Option<ConfigVolumes>)> {
+    for v in &a.volumes {
+        if let units::VolumeSource::Named(n) = &v.source {
+            volume::validate_name(n)?;
+        }
+    }
+    let volume_mount = |name: String, dest: String, mode: &str, rw: bool| MountPoint {
+        typ: "volume".into(),
+        source: engine.volumes().data_of(&name).display().to_string(),
+        name,
+        destination: dest,
+        driver: volume::DRIVER.into(),
+        mode: mode.to_string(),
+        rw,
+        propagation: String::new(),
+    };
+    let mut mounts = Vec::new();
+    let mut anonymous = BTreeMap::new();
+    for v in &a.volumes {
+        let dest = v.destination.display().to_string();
+        match &v.source {
+            units::VolumeSource::Host(source) => {
+                if !source.exists() {
+                    std::fs::create_dir_all(source).map_err(|e| EngineError::Io {
+                        action: "create volume directory",
+                        path: source.clone(),
+                        source: e,
+                    })?;
+                }
+                mounts.push(MountPoint {
+                    typ: "bind".into(),
+                    source: source.display().to_string(),
+                    destination: dest,
+                    mode: v.mode.clone(),
+                    rw: !v.read_only,
+                    propagation: "rprivate".into(),
+                    ..Default::default()
+                });
+            }
+            // Docker shows a named volume's empty mode as "z" (its SELinux default).
+            units::VolumeSource::Named(n) => {
+                let mode = if v.mode.is_empty() { "z" } else { &v.mode };
+                mounts.push(volume_mount(n.clone(), dest, mode, !v.read_only));
+            }
+            units::VolumeSource::Anonymous => {
+                anonymous.insert(dest.clone(), serde_json::json!({}));
+                mounts.push(volume_mount(super::new_id(), dest, &v.mode, !v.read_only));
+            }
+        }
+    }
+    for path in image.volumes().clone().unwrap_or_default() {
+        anonymous.insert(path.clone(), serde_json::json!({}));
+        let covered = mounts.iter().any(|m| m.destination == path) || tmpfs.contains_key(&path);
+        if !covered {
+            mounts.push(volume_mount(super::new_id(), path, "", true));
+        }
+    }
+    mounts.sort_by_key(|m| Path::new(&m.destination).components().count());
+    Ok((mounts, (!anonymous.is_empty()).then_some(anonymous)))
+}
+
+/// Config.Volumes: path → `{}`.
+type ConfigVolumes = BTreeMap<String, serde_json::Value>;
+
+/// Makes the volumes the container mounts that do not exist yet and saves its record, under
+/// the volumes' lock, so that a `volume rm` never removes a volume between the two; on a
+/// failure the volumes made here are removed again.
+fn make_volumes_and_save(engine: &Engine, r: &Record) -> Result<()> {
+    let names: Vec<&str> = r.volume_names().collect();
+    if names.is_empty() {
+        return engine.save(r);
+    }
+    let vols = engine.volumes();
+    let lock = vols.lock()?;
+    let mut made = Vec::new();
+    let result = (|| {
+        for n in &names {
+            if vols.create(Some(n), false, &lock)?.1 {
+                made.push(*n);
+            }
+        }
+        engine.save(r)
+    })();
+    if result.is_err() {
+        for n in made {
+            let _ = vols.remove(n, &lock);
+        }
+    }
+    result
+}
+
+/// The `--init` script in HULL_ROOT, (re)written whole when missing or from an older hull:
+/// a complete file renamed into place, so a concurrent `run --init` never sees half of it.
+fn write_init_script(path: &Path) -> Result<()> {
+    if std::fs::read_to_string(path).is_ok_and(|t| t == bundle::INIT_SCRIPT) {
+        return Ok(());
+    }
+    let io = |action, e| EngineError::Io {
+        action,
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| io("create a temp file for", e))?;
+    tmp.write_all(bundle::INIT_SCRIPT.as_bytes())
+        .map_err(|e| io("write", e))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| io("chmod", e))?;
+    tmp.persist(path)
+        .map_err(|e| io("rename into place", e.error))?;
+    Ok(())
 }
 
 fn write_file(path: &Path, text: &str) -> Result<()> {
@@ -288,11 +402,23 @@ fn start_process(engine: &Engine, r: &mut Record, io: Io) -> Result<Pid> {
         let mut layers = engine.store.layer_dirs(&image)?;
         layers.push(overlay::init_layer(&dir)?);
         overlay::mount(&layers, &dirs)?;
+        // As Docker at each start: an empty volume is filled from the image, unless nocopy;
+        // under the volumes' lock, so two containers starting on one volume fill it once.
+        if r.volume_names().next().is_some() {
+            let _lock = engine.volumes().lock()?;
+            for m in r.mounts.iter().filter(|m| m.typ == "volume") {
+                if !m.mode.split(',').any(|o| o == "nocopy") {
+                    volume::fill_from_image(
+                        &dirs.merged,
+                        Path::new(&m.destination),
+                        Path::new(&m.source),
+                    )?;
+                }
+            }
+        }
         let init_script = engine.root.join("hull-init");
-        if r.host_config.init && !init_script.exists() {
-            write_file(&init_script, bundle::INIT_SCRIPT)?;
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&init_script, std::fs::Permissions::from_mode(0o755));
+        if r.host_config.init {
+            write_init_script(&init_script)?;
         }
         let mode = NetworkMode::parse(&r.host_config.network_mode)?;
         let netns = match &mode {
@@ -402,7 +528,7 @@ fn finish(engine: &Engine, r: &mut Record, code: i32) -> Result<()> {
     r.hull_monitor = None;
     engine.save(r)?;
     if r.host_config.auto_remove {
-        super::ops::remove_dirs(engine, r)?;
+        super::ops::remove_with_volumes(engine, r)?;
     }
     Ok(())
 }
@@ -430,7 +556,7 @@ pub fn run_foreground(engine: &Engine, r: &mut Record, interactive: bool) -> Res
         Ok(pid) => pid,
         Err(e) => {
             if r.host_config.auto_remove {
-                let _ = super::ops::remove_dirs(engine, r);
+                let _ = super::ops::remove_with_volumes(engine, r);
             }
             return Err(e);
         }
@@ -454,7 +580,7 @@ fn run_foreground_tty(engine: &Engine, r: &mut Record, interactive: bool) -> Res
         Ok(started) => started,
         Err(e) => {
             if r.host_config.auto_remove {
-                let _ = super::ops::remove_dirs(engine, r);
+                let _ = super::ops::remove_with_volumes(engine, r);
             }
             return Err(e);
         }
@@ -568,7 +694,7 @@ fn monitor_detached(engine: &Engine, r: &mut Record, chan: &mut Chan) -> i32 {
         Err(e) => {
             let _ = chan.send("error", &format!("{} {e}", e.exit_code()));
             if r.host_config.auto_remove {
-                let _ = super::ops::remove_dirs(engine, r);
+                let _ = super::ops::remove_with_volumes(engine, r);
             }
             return 1;
         }

@@ -37,27 +37,31 @@ pub fn kill(engine: &Engine, r: &Record, signal: Signal) -> Result<()> {
 
 /// Wait for the monitor to record the end (or for the init to vanish if the monitor is gone).
 fn wait_stopped(engine: &Engine, id: &str, timeout: Duration) -> Result<bool> {
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::now().checked_add(timeout);
     loop {
         let r = engine.refresh(super::record::load(&engine.container_dir(id))?);
         if !r.state.running {
             return Ok(true);
         }
-        if Instant::now() >= deadline {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
             return Ok(false);
         }
         std::thread::sleep(Duration::from_millis(20));
     }
 }
 
-/// `hull stop -t N`: SIGTERM, then SIGKILL after N seconds, as Docker does. Stopping a
-/// stopped container is not an error.
-pub fn stop(engine: &Engine, r: &Record, timeout_secs: u64) -> Result<()> {
+/// `hull stop [-t N]`: the container's stop signal (`--stop-signal`, the image's STOPSIGNAL,
+/// else SIGTERM), then SIGKILL after N seconds (`-t`, else `--stop-timeout`, else 10; a
+/// negative time waits for ever), as Docker does. Stopping a stopped container is not an
+/// error.
+pub fn stop(engine: &Engine, r: &Record, timeout_secs: Option<i64>) -> Result<()> {
     if !r.state.running {
         return Ok(());
     }
-    let _ = kill(engine, r, Signal::SIGTERM);
-    if wait_stopped(engine, &r.id, Duration::from_secs(timeout_secs))? {
+    let secs = timeout_secs.or(r.config.stop_timeout).unwrap_or(10);
+    let _ = kill(engine, r, r.config.stop_signal());
+    let wait = u64::try_from(secs).map_or(Duration::MAX, Duration::from_secs);
+    if wait_stopped(engine, &r.id, wait)? {
         return Ok(());
     }
     let _ = kill(engine, r, Signal::SIGKILL);
@@ -67,8 +71,8 @@ pub fn stop(engine: &Engine, r: &Record, timeout_secs: u64) -> Result<()> {
     Err(EngineError::DidNotStop(r.short_id().to_string()))
 }
 
-/// `hull rm [-f]`.
-pub fn remove(engine: &Engine, r: &Record, force: bool) -> Result<()> {
+/// `hull rm [-f] [-v]`: with `volumes`, its anonymous volumes too (never named ones).
+pub fn remove(engine: &Engine, r: &Record, force: bool, volumes: bool) -> Result<()> {
     if r.state.running {
         if !force {
             return Err(EngineError::RemoveRunning(r.short_id().to_string()));
@@ -76,7 +80,17 @@ pub fn remove(engine: &Engine, r: &Record, force: bool) -> Result<()> {
         let _ = kill(engine, r, Signal::SIGKILL);
         wait_stopped(engine, &r.id, Duration::from_secs(10))?;
     }
-    remove_dirs(engine, r)
+    if volumes {
+        remove_with_volumes(engine, r)
+    } else {
+        remove_dirs(engine, r)
+    }
+}
+
+/// `--rm` and `rm -v`: the container, then its anonymous volumes (as Docker's `--rm` does).
+pub fn remove_with_volumes(engine: &Engine, r: &Record) -> Result<()> {
+    remove_dirs(engine, r)?;
+    engine.remove_anonymous_volumes(r)
 }
 
 /// Everything a container owns, whatever state a crash left it in: runtime state (and with it

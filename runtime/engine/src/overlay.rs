@@ -33,9 +33,11 @@ impl Dirs {
 }
 
 /// The container's own read-only layer on top of its image, as Docker's "-init" layer: the
-/// mount points the runtime binds files onto (/etc/hosts, /etc/hostname, /etc/resolv.conf,
-/// /sbin/hull-init) and the API filesystems' directories exist here, so making them never
-/// writes into the upper dir and `hull diff` shows only what the container itself changed.
+/// mount points the runtime binds files onto (/etc/hosts, /etc/hostname, /etc/resolv.conf)
+/// and the API filesystems' directories exist here, so making them never writes into the
+/// upper dir and `hull diff` shows only what the container itself changed; and, as in Docker's,
+/// `/etc/mtab` links to `/proc/mounts`. Nothing else: a directory here would hide whatever the
+/// image has at that path (a usr-merged image's `/sbin -> usr/sbin` link, say).
 pub fn init_layer(container_dir: &Path) -> Result<PathBuf> {
     let dir = container_dir.join("init");
     let io = |path: PathBuf, e: std::io::Error| EngineError::Io {
@@ -43,20 +45,19 @@ pub fn init_layer(container_dir: &Path) -> Result<PathBuf> {
         path,
         source: e,
     };
-    for d in ["etc", "sbin", "proc", "sys", "dev", "dev/pts", "dev/shm"] {
+    for d in ["etc", "proc", "sys", "dev", "dev/pts", "dev/shm"] {
         let p = dir.join(d);
         std::fs::create_dir_all(&p).map_err(|e| io(p.clone(), e))?;
     }
-    for f in [
-        "etc/hosts",
-        "etc/hostname",
-        "etc/resolv.conf",
-        "sbin/hull-init",
-    ] {
+    for f in ["etc/hosts", "etc/hostname", "etc/resolv.conf"] {
         let p = dir.join(f);
         if !p.exists() {
             std::fs::File::create(&p).map_err(|e| io(p.clone(), e))?;
         }
+    }
+    let mtab = dir.join("etc/mtab");
+    if std::fs::symlink_metadata(&mtab).is_err() {
+        std::os::unix::fs::symlink("/proc/mounts", &mtab).map_err(|e| io(mtab.clone(), e))?;
     }
     Ok(dir)
 }

@@ -39,6 +39,26 @@ pub struct Config {
     pub labels: BTreeMap<String, String>,
     pub tty: bool,
     pub open_stdin: bool,
+    /// The image's VOLUMEs and `-v /path`'s: path → {} (Docker's shape; null when none).
+    #[serde(default)]
+    pub volumes: Option<BTreeMap<String, serde_json::Value>>,
+    /// `--stop-signal`, else the image's STOPSIGNAL, as written; none means SIGTERM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    /// `--stop-timeout` in seconds; none means 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<i64>,
+}
+
+impl Config {
+    /// The signal `hull stop` sends first: the container's, or SIGTERM (also for a signal an
+    /// older record or an image holds that does not parse, as Docker falls back).
+    pub fn stop_signal(&self) -> nix::sys::signal::Signal {
+        self.stop_signal
+            .as_deref()
+            .and_then(|s| hull_oci::signal::parse(s).ok())
+            .unwrap_or(nix::sys::signal::Signal::SIGTERM)
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -108,13 +128,23 @@ pub struct NetworkSettings {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct MountPoint {
+    /// "bind" or "volume".
     #[serde(rename = "Type")]
     pub typ: String,
+    /// A volume's name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
     pub source: String,
     pub destination: String,
+    /// A volume's driver ("local").
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub driver: String,
     pub mode: String,
     #[serde(rename = "RW")]
     pub rw: bool,
+    /// "rprivate" for binds, "" for volumes, as Docker shows them.
+    #[serde(default)]
+    pub propagation: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -159,6 +189,30 @@ pub struct Record {
 impl Record {
     pub fn short_id(&self) -> &str {
         &self.id[..12.min(self.id.len())]
+    }
+
+    /// The names of the volumes the container mounts.
+    pub fn volume_names(&self) -> impl Iterator<Item = &str> {
+        self.mounts
+            .iter()
+            .filter(|m| m.typ == "volume")
+            .map(|m| m.name.as_str())
+    }
+
+    /// Its anonymous volumes (an image's VOLUME, `-v /path`): the volume mounts that no
+    /// `-v NAME:/path` of HostConfig.Binds asked for, as Docker tells them apart.
+    pub fn anonymous_volumes(&self) -> impl Iterator<Item = &str> {
+        self.mounts
+            .iter()
+            .filter(|m| m.typ == "volume")
+            .filter(|m| {
+                !self
+                    .host_config
+                    .binds
+                    .iter()
+                    .any(|b| b.split(':').nth(1) == Some(m.destination.as_str()))
+            })
+            .map(|m| m.name.as_str())
     }
 }
 

@@ -95,6 +95,12 @@ struct RunFlags {
     /// seccomp=unconfined|PROFILE.json, no-new-privileges.
     #[arg(long = "security-opt")]
     security_opt: Vec<String>,
+    /// Signal `stop` sends first (default: the image's STOPSIGNAL, else SIGTERM).
+    #[arg(long = "stop-signal")]
+    stop_signal: Option<String>,
+    /// Seconds `stop` waits before SIGKILL (default 10).
+    #[arg(long = "stop-timeout", allow_hyphen_values = true)]
+    stop_timeout: Option<i64>,
     image: String,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
@@ -149,10 +155,11 @@ enum Command {
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
     },
-    /// Stop containers: SIGTERM, then SIGKILL after the timeout.
+    /// Stop containers: their stop signal (SIGTERM unless set), then SIGKILL after the timeout.
     Stop {
-        #[arg(short, long, default_value_t = 10)]
-        time: u64,
+        /// Seconds to wait before SIGKILL (default: the container's --stop-timeout, else 10).
+        #[arg(short, long, allow_hyphen_values = true)]
+        time: Option<i64>,
         #[arg(required = true)]
         containers: Vec<String>,
     },
@@ -167,6 +174,9 @@ enum Command {
     Rm {
         #[arg(short, long)]
         force: bool,
+        /// Remove the container's anonymous volumes too.
+        #[arg(short, long)]
+        volumes: bool,
         #[arg(required = true)]
         containers: Vec<String>,
     },
@@ -245,6 +255,56 @@ enum Command {
     Port {
         container: String,
         port: Option<String>,
+    },
+    /// Volumes: create, ls, inspect, rm.
+    #[command(subcommand)]
+    Volume(VolumeCommand),
+    /// System: df.
+    #[command(subcommand)]
+    System(SystemCommand),
+}
+
+#[derive(Subcommand)]
+enum VolumeCommand {
+    /// Create a volume (a random name when none is given).
+    Create {
+        /// Only "local" is supported.
+        #[arg(short, long, default_value = "local")]
+        driver: String,
+        name: Option<String>,
+    },
+    /// List volumes.
+    #[command(alias = "list")]
+    Ls {
+        #[arg(short, long)]
+        quiet: bool,
+        #[arg(long)]
+        format: Option<String>,
+    },
+    /// Show volumes' details.
+    Inspect {
+        #[arg(required = true)]
+        volumes: Vec<String>,
+        #[arg(short, long)]
+        format: Option<String>,
+    },
+    /// Remove volumes (refused while a container uses them).
+    #[command(alias = "remove")]
+    Rm {
+        /// Do not complain about volumes that do not exist.
+        #[arg(short, long)]
+        force: bool,
+        #[arg(required = true)]
+        volumes: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SystemCommand {
+    /// Show the disk space images, containers and volumes take.
+    Df {
+        #[arg(long)]
+        format: Option<String>,
     },
 }
 
@@ -415,7 +475,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let sig = ops::parse_signal(&signal)?;
             each(&containers, |e, r| ops::kill(e, r, sig))
         }
-        Command::Rm { force, containers } => each(&containers, |e, r| ops::remove(e, r, force)),
+        Command::Rm {
+            force,
+            volumes,
+            containers,
+        } => each(&containers, |e, r| ops::remove(e, r, force, volumes)),
         Command::Top { container } => {
             let e = engine()?;
             let r = e.find(&container)?;
@@ -521,6 +585,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Network(cmd) => network(cmd),
+        Command::Volume(cmd) => volume(cmd),
+        Command::System(SystemCommand::Df { format }) => {
+            let usage = hull_engine::disk_usage::disk_usage(&engine()?)?;
+            let (table, listing) = views::system::df(&usage);
+            match format {
+                None => print!("{table}"),
+                Some(f) => print!("{}", listing.render(Some(&f)).map_err(EngineError::from)?),
+            }
+            Ok(0)
+        }
         Command::Port { container, port } => {
             let r = engine()?.find(&container)?;
             match views::containers::ports(&r, port.as_deref()) {
@@ -609,6 +683,8 @@ fn run(f: RunFlags) -> anyhow::Result<i32> {
         cap_drop: f.cap_drop,
         privileged: f.privileged,
         security_opt: f.security_opt,
+        stop_signal: f.stop_signal,
+        stop_timeout: f.stop_timeout,
     };
     let e = engine()?;
     let mut r = hull_engine::monitor::create(&e, &args)?;
@@ -623,6 +699,78 @@ fn run(f: RunFlags) -> anyhow::Result<i32> {
         &mut r,
         args.interactive,
     )?)
+}
+
+/// `hull volume …`: Docker's outputs; a failure is reported and gives status 1, as Docker's.
+fn volume(cmd: VolumeCommand) -> anyhow::Result<i32> {
+    let e = engine()?;
+    let vols = e.volumes();
+    let failed = |err: &dyn std::fmt::Display| {
+        eprintln!("hull: {err}");
+        Ok(1)
+    };
+    match cmd {
+        VolumeCommand::Create { driver, name } => {
+            if driver != hull_engine::volume::DRIVER {
+                let err = hull_engine::volume::VolumeError::Driver {
+                    name: name.unwrap_or_default(),
+                    driver,
+                };
+                return failed(&err);
+            }
+            let made = vols
+                .lock()
+                .and_then(|lock| vols.create(name.as_deref(), true, &lock));
+            match made {
+                Ok((v, _)) => {
+                    println!("{}", v.name);
+                    Ok(0)
+                }
+                Err(err) => failed(&err),
+            }
+        }
+        VolumeCommand::Ls { quiet, format } => {
+            let (table, listing) = views::system::volumes(&vols.list()?);
+            match (quiet, format) {
+                (true, _) => print!("{}", listing.quiet()),
+                (false, Some(f)) => {
+                    print!("{}", listing.render(Some(&f)).map_err(EngineError::from)?)
+                }
+                (false, None) => print!("{table}"),
+            }
+            Ok(0)
+        }
+        VolumeCommand::Inspect { volumes, format } => {
+            let mut found = Vec::new();
+            let mut errors = Vec::new();
+            for n in &volumes {
+                match vols.get(n) {
+                    Ok(v) => found.push(v.inspect()),
+                    Err(err) => errors.push(err),
+                }
+            }
+            print!(
+                "{}",
+                views::render_objects(&found, format.as_deref()).map_err(EngineError::from)?
+            );
+            for err in &errors {
+                eprintln!("hull: {err}");
+            }
+            Ok(if errors.is_empty() { 0 } else { 1 })
+        }
+        VolumeCommand::Rm { force, volumes } => {
+            let mut code = 0;
+            for n in &volumes {
+                match e.remove_volume(n) {
+                    Ok(()) => println!("{n}"),
+                    Err(EngineError::Volume(hull_engine::volume::VolumeError::NoSuchVolume(_)))
+                        if force => {}
+                    Err(err) => code = failed(&err)?,
+                }
+            }
+            Ok(code)
+        }
+    }
 }
 
 fn network(cmd: NetworkCommand) -> anyhow::Result<i32> {

@@ -51,6 +51,13 @@ pub fn unmount(target: &Path) -> Result<()> {
     sys::mount::detach(target)
 }
 
+/// An O_PATH descriptor of `path` resolved inside the directory `root` as if it were `/`:
+/// `..` stops at the root and symlinks, absolute ones too, resolve inside it (openat2 with
+/// `RESOLVE_IN_ROOT`). For reading a container's tree from the host without leaving it.
+pub fn open_in_root(root: &Path, path: &Path) -> Result<OwnedFd> {
+    sys::fs::InRoot::open(root)?.resolve(path)
+}
+
 /// Orphaned descendants (a container's init whose setup parent has exited) become our
 /// children, so we can wait for them.
 pub fn become_subreaper() -> Result<()> {

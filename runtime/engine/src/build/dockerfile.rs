@@ -43,6 +43,10 @@ pub enum Instruction {
     Label(Vec<(String, String)>),
     Cmd(Form),
     Entrypoint(Form),
+    /// STOPSIGNAL: the signal as written (checked once ARG/ENV values are substituted).
+    StopSignal(String),
+    /// VOLUME: absolute paths, from a JSON array or words.
+    Volume(Vec<String>),
 }
 
 #[derive(Debug, Clone)]
@@ -236,9 +240,29 @@ fn parse_line(number: usize, text: &str) -> Result<Line, DockerfileError> {
             }
             Instruction::Expose(ports)
         }
+        "STOPSIGNAL" => {
+            need("a signal")?;
+            if rest.split_whitespace().count() != 1 {
+                return Err(err(format!("STOPSIGNAL {rest:?}: expected one signal")));
+            }
+            Instruction::StopSignal(rest.to_string())
+        }
+        "VOLUME" => {
+            need("a path")?;
+            let paths = if rest.starts_with('[') {
+                parse_json_array(rest)
+                    .map_err(|e| err(format!("VOLUME: invalid JSON array {rest:?}: {e}")))?
+            } else {
+                rest.split_whitespace().map(str::to_string).collect()
+            };
+            if paths.is_empty() || paths.iter().any(String::is_empty) {
+                return Err(err("VOLUME specified can not be an empty string".into()));
+            }
+            Instruction::Volume(paths)
+        }
         other => {
             return Err(err(format!(
-                "unknown instruction {other:?} (hull build knows FROM COPY ADD RUN ENV ARG WORKDIR USER EXPOSE LABEL CMD ENTRYPOINT)"
+                "unknown instruction {other:?} (hull build knows FROM COPY ADD RUN ENV ARG WORKDIR USER EXPOSE LABEL CMD ENTRYPOINT STOPSIGNAL VOLUME)"
             )))
         }
     };
@@ -442,6 +466,24 @@ mod tests {
         assert!(e("FROM a\nADD http://x/y /y\n").contains("URL"));
         assert!(e("").contains("empty"));
         assert!(e("FROM a\nENV A=\"x\n").contains("unterminated quote"));
+    }
+
+    #[test]
+    fn stopsignal_and_volume() {
+        let lines = parse("FROM a\nSTOPSIGNAL SIGUSR1\nVOLUME /a /b\nVOLUME [\"/c\"]\n").unwrap();
+        assert_eq!(
+            lines[1].instruction,
+            Instruction::StopSignal("SIGUSR1".into())
+        );
+        assert_eq!(
+            lines[2].instruction,
+            Instruction::Volume(vec!["/a".into(), "/b".into()])
+        );
+        assert_eq!(lines[3].instruction, Instruction::Volume(vec!["/c".into()]));
+        let e = |text| parse(text).unwrap_err().to_string();
+        assert!(e("FROM a\nSTOPSIGNAL\n").starts_with("line 2"));
+        assert!(e("FROM a\nSTOPSIGNAL A B\n").starts_with("line 2"));
+        assert!(e("FROM a\nVOLUME [\"\"]\n").contains("empty string"));
     }
 
     #[test]

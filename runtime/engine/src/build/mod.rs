@@ -278,6 +278,28 @@ fn apply_metadata(
             // Docker: setting ENTRYPOINT resets a CMD inherited from the base image.
             config.set_cmd(None);
         }
+        Instruction::StopSignal(s) => {
+            let s = sub(s);
+            hull_oci::signal::parse(&s)
+                .map_err(|_| fail(line, EngineError::InvalidSignal(s.clone())))?;
+            config.set_stop_signal(Some(s));
+        }
+        Instruction::Volume(paths) => {
+            let mut all = config.volumes().clone().unwrap_or_default();
+            for p in paths {
+                let p = sub(p);
+                if !p.starts_with('/') {
+                    return Err(fail(
+                        line,
+                        format!("VOLUME {p:?}: the path must be absolute"),
+                    ));
+                }
+                if !all.contains(&p) {
+                    all.push(p);
+                }
+            }
+            config.set_volumes(Some(all));
+        }
         other => {
             return Err(fail(
                 line,
@@ -328,7 +350,7 @@ fn run_step(
         overlay::mount(&layers, &dirs)?;
         let files = [
             ("hostname", "hull-build\n".to_string()),
-            ("hosts", "127.0.0.1\tlocalhost\n".to_string()),
+            ("hosts", super::network::hosts::LOCALHOST.to_string()),
             ("resolv.conf", super::network::resolv_conf()),
         ];
         for (f, text) in files {
@@ -338,10 +360,37 @@ fn run_step(
                 source: e,
             })?;
         }
+        // As Docker's classic builder: the image's VOLUMEs are fresh volumes (filled from the
+        // image) in a RUN step's container, so what the step writes there is not committed.
+        let mut mounts = Vec::new();
+        for (i, path) in config
+            .volumes()
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let source = dir.path().join("volumes").join(i.to_string());
+            std::fs::create_dir_all(&source).map_err(|e| EngineError::Io {
+                action: "create",
+                path: source.clone(),
+                source: e,
+            })?;
+            super::volume::fill_from_image(&dirs.merged, Path::new(path), &source)?;
+            mounts.push(record::MountPoint {
+                typ: "bind".into(),
+                source: source.display().to_string(),
+                destination: path.clone(),
+                rw: true,
+                ..Default::default()
+            });
+        }
+        mounts.sort_by_key(|m| Path::new(&m.destination).components().count());
         let r = Record {
             id: id.clone(),
             path: argv[0].clone(),
             args: argv[1..].to_vec(),
+            mounts,
             config: record::Config {
                 hostname: "hull-build".into(),
                 user: config.user().clone().unwrap_or_default(),

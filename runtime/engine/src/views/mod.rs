@@ -6,6 +6,7 @@ pub mod containers;
 pub mod format;
 pub mod images;
 pub mod networks;
+pub mod system;
 
 use serde_json::Value;
 
