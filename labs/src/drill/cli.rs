@@ -36,9 +36,12 @@ pub struct Args {
 }
 
 pub fn run(app: &App, a: &Args) -> Result<u8> {
+    // Drills and cards name the built-in labs, whatever `--scenarios` points at.
+    let mut labs = crate::load::embedded()?;
+    labs.extend(app.scenarios.iter().cloned());
     let deck = match &a.drills {
-        Some(dir) => Deck::load_dir(dir, &app.scenarios)?,
-        None => Deck::embedded(&app.scenarios)?,
+        Some(dir) => Deck::load_dir(dir, &labs)?,
+        None => Deck::embedded(&labs)?,
     };
     let store = Store::new(&app.store.dir);
     let log = store.load().context("cannot read your drill times")?;
