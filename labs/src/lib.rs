@@ -4,7 +4,9 @@
 //! scripts ([`ui`], [`verify`]).
 
 pub mod app;
+pub mod book;
 pub mod check;
+pub mod drill;
 pub mod load;
 pub mod locate;
 pub mod parse;

@@ -71,6 +71,10 @@ enum Command {
     },
     /// Re-grade the current step every 2 seconds.
     Watch,
+    /// Timed break-fix drills and interview question cards (--list, --quiz).
+    Drill(hull_lab::drill::cli::Args),
+    /// Build the lab manual (HTML, steps from the scenarios) and say where to open it.
+    Book(hull_lab::book::Args),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +92,8 @@ fn main() -> ExitCode {
             Command::Verify { ids, repeat } => app::verify(&app, ids, *repeat),
             Command::Goto { step, lab, keep } => app::goto(&app, lab.as_deref(), step, *keep),
             Command::Watch => app::watch(&app),
+            Command::Drill(args) => hull_lab::drill::cli::run(&app, args),
+            Command::Book(args) => hull_lab::book::run(&app, args),
         }
     };
     match run() {

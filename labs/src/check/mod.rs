@@ -7,6 +7,9 @@ mod answer;
 mod kinds;
 pub mod observe;
 
+/// What a check looks at, in a few words (reports and the book say it the same way).
+pub use kinds::describe;
+
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
