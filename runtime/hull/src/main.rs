@@ -220,6 +220,9 @@ enum Command {
         build_arg: Vec<String>,
         #[arg(long = "no-cache")]
         no_cache: bool,
+        /// Build up to the end of this stage (FROM … AS NAME), which becomes the image.
+        #[arg(long)]
+        target: Option<String>,
         /// Only print the image id.
         #[arg(short, long)]
         quiet: bool,
@@ -477,6 +480,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             file,
             build_arg,
             no_cache,
+            target,
             quiet,
             context,
         } => {
@@ -496,6 +500,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     tag,
                     build_args,
                     no_cache,
+                    target,
                 },
                 out,
             )?;

@@ -1,0 +1,149 @@
+//! Multi-stage builds (issue 12), as Docker 20.10's classic builder does them: `FROM … AS name`,
+//! `COPY --from=name|index|image`, `--target`; only the last stage (or the target) becomes the
+//! image. COPY --from reads the stage's filesystem resolving inside that filesystem and writes
+//! through the layer unpacker, like COPY from the context: a symlink in a stage never leads to
+//! a host file.
+mod support;
+
+use std::fs;
+
+use support::*;
+
+const STAGES: &str = "FROM busybox AS builder
+RUN echo built > /out && mkdir /dir && echo x > /dir/x
+RUN rm /dir/x
+FROM busybox
+COPY --from=builder /out /got
+COPY --from=0 /dir /d2/
+COPY --from=busybox /bin/busybox /opt/busybox
+CMD [\"cat\", \"/got\"]
+";
+
+#[test]
+fn copy_from_a_stage_an_index_and_an_image() {
+    let h = Hull::new();
+    h.build("ms", STAGES, &[]);
+    assert_eq!(h.ok(&["run", "--rm", "ms"]), "built\n");
+    // The builder deleted /dir/x in a later layer: the copy of /dir is empty (the whiteout
+    // is honoured on the way out of the stage).
+    assert_eq!(h.ok(&["run", "--rm", "ms", "ls", "-A", "/d2"]), "");
+    assert_eq!(
+        h.ok(&["run", "--rm", "ms", "/opt/busybox", "echo", "from-image"]),
+        "from-image\n"
+    );
+    // Only the last stage becomes the image: the builder's steps are not in its history.
+    let history = h.ok(&["history", "--no-trunc", "ms"]);
+    assert!(!history.contains("echo built"), "{history}");
+    // Nothing of the stage reads is left mounted (checked again on drop).
+    assert!(h.mounts().is_empty(), "{:?}", h.mounts());
+}
+
+#[test]
+fn target_stops_at_the_named_stage() {
+    let h = Hull::new();
+    let ctx = h.dir("ctx-target");
+    write_file(&ctx.join("Dockerfile"), STAGES, 0o644);
+    let c = ctx.to_str().unwrap();
+    h.ok(&["build", "--target", "builder", "-t", "only-builder", c]);
+    assert_eq!(
+        h.ok(&["run", "--rm", "only-builder", "cat", "/out"]),
+        "built\n"
+    );
+    assert_eq!(
+        code(
+            h.cmd(&["run", "--rm", "only-builder", "test", "-e", "/got"])
+                .status
+        ),
+        1,
+        "the target's image has nothing of the later stage"
+    );
+
+    let (c125, out) = h.code(&["build", "--target", "nosuch", "-t", "x", c]);
+    assert_eq!(c125, 125, "{}", describe(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("failed to reach build target nosuch in Dockerfile"),
+        "Docker's words: {err}"
+    );
+    assert!(
+        !stdout(&out).contains("Step"),
+        "checked before any step: {}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn bad_from_flags_name_the_line() {
+    let h = Hull::new();
+    let out = h.build_ctx(
+        "self",
+        "FROM busybox\nRUN true\nFROM busybox AS two\nCOPY --from=1 /x /y\n",
+        &[],
+    );
+    assert_eq!(code(out.status), 125, "{}", describe(&out));
+    let err = stderr(&out);
+    assert!(err.contains("line 4") && err.contains("--from=1"), "{err}");
+
+    let out = h.build_ctx(
+        "noimage",
+        "FROM busybox\nCOPY --from=nosuch-stage /x /y\n",
+        &[],
+    );
+    assert_eq!(code(out.status), 125, "{}", describe(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("line 2") && err.contains("nosuch-stage"),
+        "{err}"
+    );
+    assert!(h.mounts().is_empty(), "{:?}", h.mounts());
+    assert!(
+        entries(&h.root().join("containers")).is_empty(),
+        "{:?}",
+        entries(&h.root().join("containers"))
+    );
+}
+
+/// A stage whose files are symlinks to host paths: COPY --from resolves them inside the
+/// stage (as the container would), copies links below the source as links, and never writes
+/// through a link made by an earlier source of the same COPY.
+#[test]
+fn copy_from_never_reads_or_writes_host_files_through_a_stages_links() {
+    let h = Hull::new();
+    let host = h.dir("host");
+    fs::write(host.join("secret"), "HOST SECRET\n").unwrap();
+    let target = h.dir("host-target");
+    let secret = host.join("secret");
+    let dockerfile = format!(
+        "FROM busybox AS evil
+RUN ln -s {secret} /link && mkdir -p /a /b/evil && ln -s {target} /a/evil && echo b > /b/evil/PWNED
+FROM busybox
+COPY --from=evil /a /b /out/
+",
+        secret = secret.display(),
+        target = target.display()
+    );
+    let out = h.build_ctx("writes", &dockerfile, &[]);
+    assert!(
+        entries(&target).is_empty(),
+        "hull build wrote into the host directory {}: {}",
+        target.display(),
+        describe(&out)
+    );
+
+    let dockerfile = format!(
+        "FROM busybox AS evil\nRUN ln -s {} /link\nFROM busybox\nCOPY --from=evil /link /got\n",
+        secret.display()
+    );
+    let out = h.build_ctx("reads", &dockerfile, &[]);
+    if out.status.success() {
+        let got = h.cmd(&["run", "--rm", "reads", "cat", "/got"]);
+        assert!(
+            !stdout(&got).contains("HOST SECRET"),
+            "COPY --from read the host's file through the stage's link"
+        );
+    } else {
+        assert_eq!(code(out.status), 125, "{}", describe(&out));
+        assert!(stderr(&out).contains("line 4"), "{}", describe(&out));
+    }
+    assert!(h.mounts().is_empty(), "{:?}", h.mounts());
+}
