@@ -204,9 +204,12 @@ enum Command {
         #[arg(long = "no-trunc")]
         no_trunc: bool,
     },
-    /// Image commands: ls, inspect, rm, history.
+    /// Image commands: ls, inspect, rm, history, prune.
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Container commands: prune.
+    #[command(subcommand)]
+    Container(ContainerCommand),
     /// Build an image from a Dockerfile.
     Build {
         /// Name (and optionally tag) for the image.
@@ -300,6 +303,24 @@ enum ImageCommand {
     },
     History {
         image: String,
+    },
+    /// Remove dangling images (-a: every image no container uses).
+    Prune {
+        #[arg(short, long)]
+        all: bool,
+        /// Do not ask for confirmation.
+        #[arg(short, long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ContainerCommand {
+    /// Remove every stopped container.
+    Prune {
+        /// Do not ask for confirmation.
+        #[arg(short, long)]
+        force: bool,
     },
 }
 
@@ -465,6 +486,29 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
+        Command::Image(ImageCommand::Prune { all, force }) => {
+            let warning = if all {
+                "WARNING! This will remove all images without at least one container associated to them."
+            } else {
+                "WARNING! This will remove all dangling images."
+            };
+            let pruned = if force || confirm(warning)? {
+                hull_engine::prune::images(&engine()?, all)?
+            } else {
+                Default::default()
+            };
+            print!("{}", pruned.report("Deleted Images:"));
+            Ok(0)
+        }
+        Command::Container(ContainerCommand::Prune { force }) => {
+            let pruned = if force || confirm("WARNING! This will remove all stopped containers.")? {
+                hull_engine::prune::containers(&engine()?)?
+            } else {
+                Default::default()
+            };
+            print!("{}", pruned.report("Deleted Containers:"));
+            Ok(0)
+        }
         Command::History { image, no_trunc } => history(&image, no_trunc, now),
         Command::Image(ImageCommand::History { image }) => history(&image, false, now),
         Command::Image(ImageCommand::Inspect { images, format }) => {
@@ -564,6 +608,19 @@ fn each(
         }
     }
     Ok(if failed { 1 } else { 0 })
+}
+
+/// Docker's prune prompt: `warning`, then "Are you sure you want to continue? [y/N] "; only
+/// `y`/`yes` goes on.
+fn confirm(warning: &str) -> anyhow::Result<bool> {
+    print!("{warning}\nAre you sure you want to continue? [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
 }
 
 fn history(image: &str, no_trunc: bool, now: SystemTime) -> anyhow::Result<i32> {
