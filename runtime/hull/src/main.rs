@@ -231,15 +231,17 @@ enum Command {
         quiet: bool,
         context: std::path::PathBuf,
     },
-    /// Load images from a `docker save` or OCI-layout tarball.
+    /// Load images from a `docker save` or OCI-layout tarball (standard input without -i),
+    /// or an OCI image-layout directory.
     Load {
         #[arg(short, long)]
-        input: String,
+        input: Option<String>,
     },
-    /// Save an image as an OCI-layout tarball (docker load accepts it).
+    /// Save an image as an OCI-layout tarball (docker load accepts it); standard output
+    /// without -o.
     Save {
         #[arg(short, long)]
-        output: String,
+        output: Option<String>,
         image: String,
     },
     /// Give an image another name.
@@ -554,13 +556,34 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Load { input } => {
-            for name in engine()?.store.load(Path::new(&input))? {
+            let store = engine()?.store;
+            let names = match input.as_deref().map(Path::new) {
+                Some(p) if p.is_dir() => store.load_dir(p)?,
+                Some(p) => store.load(p)?,
+                None if std::io::stdin().is_terminal() => {
+                    anyhow::bail!("requested load from stdin, but stdin is empty")
+                }
+                None => store
+                    .load_from_reader(std::io::stdin().lock(), Path::new("(standard input)"))?,
+            };
+            for name in names {
                 println!("Loaded image: {name}");
             }
             Ok(0)
         }
         Command::Save { output, image } => {
-            engine()?.store.save(&image, Path::new(&output))?;
+            let store = engine()?.store;
+            match output {
+                Some(o) => store.save(&image, Path::new(&o))?,
+                None if std::io::stdout().is_terminal() => anyhow::bail!(
+                    "cowardly refusing to save to a terminal. Use the -o flag or redirect"
+                ),
+                None => {
+                    let out = store.save_to_writer(&image, std::io::stdout().lock())?;
+                    let mut out = out;
+                    out.flush()?;
+                }
+            }
             Ok(0)
         }
         Command::Tag { source, target } => {
