@@ -53,14 +53,16 @@ fn from_source(
     line: &Line,
 ) -> Result<Option<ImageInfo>> {
     if let Ok(i) = from.parse::<usize>() {
+        // Docker's words for a stage that is not an earlier one.
         return match stages.get(i) {
             Some(s) => Ok(s.image.clone()),
+            None if i == stages.len() => Err(fail(
+                line,
+                format!("invalid from flag value {from}: refers to current build stage"),
+            )),
             None => Err(fail(
                 line,
-                format!(
-                    "invalid --from={from}: stage {i} is not an earlier stage (this is stage {})",
-                    stages.len()
-                ),
+                format!("invalid from flag value {from}: index out of bounds"),
             )),
         };
     }
@@ -71,7 +73,7 @@ fn from_source(
     let image = engine
         .store
         .resolve(from)
-        .map_err(|e| fail(line, format!("--from={from}: {e}")))?;
+        .map_err(|e| fail(line, format!("invalid from flag value {from}: {e}")))?;
     Ok(Some(image))
 }
 
