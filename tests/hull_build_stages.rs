@@ -147,3 +147,56 @@ COPY --from=evil /a /b /out/
     }
     assert!(h.mounts().is_empty(), "{:?}", h.mounts());
 }
+
+/// A build killed in the middle of a COPY --from leaves no mount behind: the stage is mounted
+/// in a mount namespace of the copying thread's own, which dies with hull.
+#[test]
+fn a_build_killed_during_copy_from_leaves_no_mount() {
+    let h = Hull::new();
+    let ctx = h.dir("ctx-kill");
+    write_file(
+        &ctx.join("Dockerfile"),
+        "FROM busybox AS big\nRUN dd if=/dev/zero of=/big bs=1M count=32 2>/dev/null\nFROM busybox\nCOPY --from=big /big /big\n",
+        0o644,
+    );
+    let mut build = h.spawn(&["build", "-t", "killed", path_str(&ctx)]);
+    // The stage mounted by hull: seen in the mountinfo of one of hull's threads (whatever
+    // mount namespace that thread is in).
+    let root = h.root().display().to_string();
+    let stage_mounted = || {
+        h.hull_processes().into_iter().any(|pid| {
+            std::fs::read_dir(format!("/proc/{pid}/task"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|t| {
+                    std::fs::read_to_string(t.path().join("mountinfo")).is_ok_and(|m| {
+                        m.lines()
+                            .any(|l| l.contains(&root) && l.contains("/images/tmp/from-"))
+                    })
+                })
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while !stage_mounted() {
+        assert!(
+            build.running() && std::time::Instant::now() < deadline,
+            "the build ended before its COPY --from was seen"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let pids = h.hull_processes();
+    for pid in &pids {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(*pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    build.wait(CMD_TIMEOUT);
+    assert!(
+        h.mounts().is_empty(),
+        "mounts left by a killed COPY --from: {:?}",
+        h.mounts()
+    );
+}

@@ -505,9 +505,10 @@ fn run_step(
 }
 
 /// COPY --from: `image`'s filesystem, mounted (its layers, read through overlayfs so that
-/// whiteouts hide what later layers deleted) below a build directory of the store, read as a
-/// [`Context`] resolving inside it; unmounted before returning. The outer error is the mount's
-/// (the build's own), the inner one the copy's.
+/// whiteouts hide what later layers deleted) and read as a [`Context`] resolving inside it.
+/// The mount is made by a thread in a mount namespace of its own: no other process sees it,
+/// and it goes away with that thread — also when hull is killed in the middle of the copy.
+/// The outer error is the build's own (mount, temp dir), the inner one the copy's.
 fn copy_from_image(
     engine: &Engine,
     image: Option<&ImageInfo>,
@@ -515,12 +516,14 @@ fn copy_from_image(
     layer: &Path,
     line: &Line,
 ) -> Result<std::result::Result<(), copy::CopyError>> {
+    // Only the (empty) upper and work dirs of the mount are ever on disk, among the store's
+    // temporaries.
     let dir = tempfile::Builder::new()
-        .prefix("build-")
-        .tempdir_in(engine.root.join("containers"))
+        .prefix("from-")
+        .tempdir_in(engine.store.tmp_dir())
         .map_err(|e| EngineError::Io {
             action: "create temp dir in",
-            path: engine.root.join("containers"),
+            path: engine.store.tmp_dir().to_path_buf(),
             source: e,
         })?;
     let dirs = overlay::Dirs::of(dir.path());
@@ -529,16 +532,24 @@ fn copy_from_image(
         Some(i) => engine.store.layer_dirs(i)?,
         None => Vec::new(),
     };
-    overlay::mount(&layers, &dirs).map_err(|e| fail(line, e))?;
-    let copied = Context::open_stage(&dirs.merged)
-        .map_err(copy::CopyError::from)
-        .and_then(|ctx| copy::copy_into(&ctx, args, layer));
-    if let Err(e) = overlay::unmount(&dirs.merged) {
-        // Never remove a directory that may still have the stage mounted below it.
-        let _ = dir.keep();
-        return Err(e);
-    }
-    Ok(copied)
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            hull_oci::host::private_mount_namespace().map_err(|e| fail(line, e))?;
+            overlay::mount(&layers, &dirs).map_err(|e| fail(line, e))?;
+            let copied = Context::open_stage(&dirs.merged)
+                .map_err(copy::CopyError::from)
+                .and_then(|ctx| copy::copy_into(&ctx, args, layer));
+            hull_oci::host::unmount(&dirs.merged).map_err(|e| fail(line, e))?;
+            Ok(copied)
+        })
+        .join()
+        .unwrap_or_else(|_| {
+            Err(fail(
+                line,
+                "the thread reading the stage's filesystem panicked",
+            ))
+        })
+    })
 }
 
 fn cleanup_step(dir: &Path) -> std::io::Result<()> {
