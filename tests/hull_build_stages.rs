@@ -200,3 +200,17 @@ fn a_build_killed_during_copy_from_leaves_no_mount() {
         h.mounts()
     );
 }
+
+/// ARGs before the first FROM: usable in FROM, the default of an ARG redeclared in a stage,
+/// unset in a stage that does not redeclare it; `FROM stage` builds on an earlier stage. The
+/// same output as Docker 20.10's classic builder for this Dockerfile.
+#[test]
+fn global_args_and_from_an_earlier_stage() {
+    let h = Hull::new();
+    let dockerfile = "ARG BASE=busybox\nFROM ${BASE} AS a\nARG BASE\nRUN echo \"base=$BASE\" > /base\nFROM a\nRUN echo \"again=$BASE\" > /again\nCOPY --from=0 /base /copied\nCMD [\"cat\", \"/copied\", \"/again\"]\n";
+    h.build("args", dockerfile, &[]);
+    assert_eq!(h.ok(&["run", "--rm", "args"]), "base=busybox\nagain=\n");
+    // The same build again: every step from the cache, COPY --from included.
+    let again = stdout(&h.build_ctx("args", dockerfile, &[]));
+    assert_eq!(again.matches("Using cache").count(), 4, "{again}");
+}
