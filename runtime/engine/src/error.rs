@@ -79,6 +79,8 @@ pub enum EngineError {
     BuildContext(#[from] crate::build::context::ContextError),
     #[error("the build produced no image")]
     NothingBuilt,
+    #[error("failed to reach build target {0} in Dockerfile")]
+    NoBuildTarget(String),
     /// The detached monitor process could not start the container and said why (its report
     /// crossed a fork as text).
     #[error("{0}")]

@@ -14,6 +14,7 @@ pub mod monitor;
 pub mod network;
 pub mod ops;
 pub mod overlay;
+pub mod prune;
 pub mod record;
 pub mod security;
 pub mod units;

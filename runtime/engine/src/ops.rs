@@ -307,15 +307,18 @@ pub fn inspect(
 /// forced, as Docker refuses it.
 pub fn remove_image(engine: &Engine, name: &str, force: bool) -> Result<Vec<String>> {
     let img = engine.store.resolve(name)?;
+    let containers = engine.list()?;
     if !force {
-        if let Some(c) = engine.list()?.iter().find(|c| c.image == img.id) {
+        if let Some(c) = containers.iter().find(|c| c.image == img.id) {
             return Err(EngineError::ImageInUse {
                 image: name.to_string(),
                 container: c.short_id().to_string(),
             });
         }
     }
-    Ok(engine.store.remove(name, force)?)
+    // The untagged parents it takes along stay while a container uses them.
+    let in_use = |id: &str| containers.iter().any(|c| c.image == id);
+    Ok(engine.store.remove_image(name, force, &in_use)?.lines)
 }
 
 /// `hull ps [-a]`: running containers, or all of them.

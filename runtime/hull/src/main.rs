@@ -214,9 +214,12 @@ enum Command {
         #[arg(long = "no-trunc")]
         no_trunc: bool,
     },
-    /// Image commands: ls, inspect, rm, history.
+    /// Image commands: ls, inspect, rm, history, prune.
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Container commands: prune.
+    #[command(subcommand)]
+    Container(ContainerCommand),
     /// Build an image from a Dockerfile.
     Build {
         /// Name (and optionally tag) for the image.
@@ -230,20 +233,25 @@ enum Command {
         build_arg: Vec<String>,
         #[arg(long = "no-cache")]
         no_cache: bool,
+        /// Build up to the end of this stage (FROM … AS NAME), which becomes the image.
+        #[arg(long)]
+        target: Option<String>,
         /// Only print the image id.
         #[arg(short, long)]
         quiet: bool,
         context: std::path::PathBuf,
     },
-    /// Load images from a `docker save` or OCI-layout tarball.
+    /// Load images from a `docker save` or OCI-layout tarball (standard input without -i),
+    /// or an OCI image-layout directory.
     Load {
         #[arg(short, long)]
-        input: String,
+        input: Option<String>,
     },
-    /// Save an image as an OCI-layout tarball (docker load accepts it).
+    /// Save an image as an OCI-layout tarball (docker load accepts it); standard output
+    /// without -o.
     Save {
         #[arg(short, long)]
-        output: String,
+        output: Option<String>,
         image: String,
     },
     /// Give an image another name.
@@ -357,6 +365,24 @@ enum ImageCommand {
     },
     History {
         image: String,
+    },
+    /// Remove dangling images (-a: every image no container uses).
+    Prune {
+        #[arg(short, long)]
+        all: bool,
+        /// Do not ask for confirmation.
+        #[arg(short, long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ContainerCommand {
+    /// Remove every stopped container.
+    Prune {
+        /// Do not ask for confirmation.
+        #[arg(short, long)]
+        force: bool,
     },
 }
 
@@ -526,6 +552,29 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
+        Command::Image(ImageCommand::Prune { all, force }) => {
+            let warning = if all {
+                "WARNING! This will remove all images without at least one container associated to them."
+            } else {
+                "WARNING! This will remove all dangling images."
+            };
+            let pruned = if force || confirm(warning)? {
+                hull_engine::prune::images(&engine()?, all)?
+            } else {
+                Default::default()
+            };
+            print!("{}", pruned.report("Deleted Images:"));
+            Ok(0)
+        }
+        Command::Container(ContainerCommand::Prune { force }) => {
+            let pruned = if force || confirm("WARNING! This will remove all stopped containers.")? {
+                hull_engine::prune::containers(&engine()?)?
+            } else {
+                Default::default()
+            };
+            print!("{}", pruned.report("Deleted Containers:"));
+            Ok(0)
+        }
         Command::History { image, no_trunc } => history(&image, no_trunc, now),
         Command::Image(ImageCommand::History { image }) => history(&image, false, now),
         Command::Image(ImageCommand::Inspect { images, format }) => {
@@ -541,6 +590,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             file,
             build_arg,
             no_cache,
+            target,
             quiet,
             context,
         } => {
@@ -560,6 +610,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     tag,
                     build_args,
                     no_cache,
+                    target,
                 },
                 out,
             )?;
@@ -569,13 +620,34 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Load { input } => {
-            for name in engine()?.store.load(Path::new(&input))? {
+            let store = engine()?.store;
+            let names = match input.as_deref().map(Path::new) {
+                Some(p) if p.is_dir() => store.load_dir(p)?,
+                Some(p) => store.load(p)?,
+                None if std::io::stdin().is_terminal() => {
+                    anyhow::bail!("requested load from stdin, but stdin is empty")
+                }
+                None => store
+                    .load_from_reader(std::io::stdin().lock(), Path::new("(standard input)"))?,
+            };
+            for name in names {
                 println!("Loaded image: {name}");
             }
             Ok(0)
         }
         Command::Save { output, image } => {
-            engine()?.store.save(&image, Path::new(&output))?;
+            let store = engine()?.store;
+            match output {
+                Some(o) => store.save(&image, Path::new(&o))?,
+                None if std::io::stdout().is_terminal() => anyhow::bail!(
+                    "cowardly refusing to save to a terminal. Use the -o flag or redirect"
+                ),
+                None => {
+                    let out = store.save_to_writer(&image, std::io::stdout().lock())?;
+                    let mut out = out;
+                    out.flush()?;
+                }
+            }
             Ok(0)
         }
         Command::Tag { source, target } => {
@@ -633,6 +705,19 @@ fn each(
         }
     }
     Ok(if failed { 1 } else { 0 })
+}
+
+/// Docker's prune prompt: `warning`, then "Are you sure you want to continue? [y/N] "; only
+/// `y`/`yes` goes on.
+fn confirm(warning: &str) -> anyhow::Result<bool> {
+    print!("{warning}\nAre you sure you want to continue? [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
 }
 
 fn history(image: &str, no_trunc: bool, now: SystemTime) -> anyhow::Result<i32> {

@@ -23,6 +23,7 @@ mod index;
 mod inspect;
 mod layer;
 mod load;
+mod parents;
 mod reference;
 mod remove;
 pub mod rootfs;
@@ -39,6 +40,7 @@ pub use changes::diff_changes;
 pub use error::{ImageError, Result};
 pub use index::REF_NAME;
 pub use reference::{parse_reference, Reference, DEFAULT_TAG};
+pub use remove::Removal;
 pub use store::Store;
 
 use oci_spec::image::ImageConfiguration;
@@ -85,6 +87,9 @@ pub struct ImageSummary {
     pub created: Option<String>,
     /// The sum of the layer blobs' sizes (as stored, compressed when gzip).
     pub size: u64,
+    /// An untagged image that other images were made from (a build's intermediate step):
+    /// `hull images` hides it unless `-a`, as Docker does.
+    pub intermediate: bool,
 }
 
 /// One row of `hull history`, newest first.

@@ -84,6 +84,12 @@ impl Store {
         &self.root
     }
 
+    /// The store's directory for in-flight work (`HULL_ROOT/images/tmp`): what a killed
+    /// command leaves there is swept when the store opens.
+    pub fn tmp_dir(&self) -> &Path {
+        self.blobs.tmp_dir()
+    }
+
     /// The OCI image layout directory (`HULL_ROOT/images`).
     pub fn layout_dir(&self) -> &Path {
         &self.images

@@ -46,6 +46,14 @@ pub fn bind_mount(source: &Path, target: &Path) -> Result<()> {
     sys::mount::bind(source, target, false)
 }
 
+/// Give the calling *thread* a mount namespace of its own, every mount in it private: what it
+/// mounts then is seen by no other process and goes away with the namespace when the thread
+/// ends, even when the whole program is killed (the threads it spawns share it).
+pub fn private_mount_namespace() -> Result<()> {
+    sys::ns::unshare(nix::sched::CloneFlags::CLONE_NEWNS)?;
+    sys::mount::propagation(Path::new("/"), MsFlags::MS_REC | MsFlags::MS_PRIVATE)
+}
+
 /// Detach the mount on `target` (lazy unmount: busy files do not block it).
 pub fn unmount(target: &Path) -> Result<()> {
     sys::mount::detach(target)

@@ -27,6 +27,8 @@ pub struct BuildArgs {
     pub tag: Option<String>,
     pub build_args: Vec<(String, String)>,
     pub no_cache: bool,
+    /// `--target`: build up to the end of this stage, which becomes the image.
+    pub target: Option<String>,
 }
 
 fn fail(line: &Line, msg: impl std::fmt::Display) -> EngineError {
@@ -35,6 +37,65 @@ fn fail(line: &Line, msg: impl std::fmt::Display) -> EngineError {
         text: line.text.clone(),
         reason: msg.to_string(),
     }
+}
+
+/// A stage already built: its name and its image (None: FROM scratch with nothing added).
+struct Stage {
+    name: Option<String>,
+    image: Option<ImageInfo>,
+}
+
+/// Where a `COPY --from=` reads: an earlier stage (by name or index), or an image.
+fn from_source(
+    engine: &Engine,
+    stages: &[Stage],
+    from: &str,
+    line: &Line,
+) -> Result<Option<ImageInfo>> {
+    if let Ok(i) = from.parse::<usize>() {
+        // Docker's words for a stage that is not an earlier one.
+        return match stages.get(i) {
+            Some(s) => Ok(s.image.clone()),
+            None if i == stages.len() => Err(fail(
+                line,
+                format!("invalid from flag value {from}: refers to current build stage"),
+            )),
+            None => Err(fail(
+                line,
+                format!("invalid from flag value {from}: index out of bounds"),
+            )),
+        };
+    }
+    let lower = from.to_ascii_lowercase();
+    if let Some(s) = stages.iter().find(|s| s.name.as_deref() == Some(&lower)) {
+        return Ok(s.image.clone());
+    }
+    let image = engine
+        .store
+        .resolve(from)
+        .map_err(|e| fail(line, format!("invalid from flag value {from}: {e}")))?;
+    Ok(Some(image))
+}
+
+/// The lines to build: all of them, or those up to the end of the `target` stage (Docker's
+/// `--target`: an unknown one fails before any step).
+fn up_to_target<'l>(lines: &'l [Line], target: Option<&str>) -> Result<&'l [Line]> {
+    let Some(target) = target else {
+        return Ok(lines);
+    };
+    let target = target.to_ascii_lowercase();
+    let is_from = |l: &Line| matches!(l.instruction, Instruction::From { .. });
+    let start = lines
+        .iter()
+        .position(
+            |l| matches!(&l.instruction, Instruction::From { name: Some(n), .. } if *n == target),
+        )
+        .ok_or_else(|| EngineError::NoBuildTarget(target.clone()))?;
+    let end = lines[start + 1..]
+        .iter()
+        .position(is_from)
+        .map_or(lines.len(), |p| start + 1 + p);
+    Ok(&lines[..end])
 }
 
 /// Build and return the final image; progress goes to `out`.
@@ -52,10 +113,17 @@ pub fn build(engine: &Engine, a: &BuildArgs, out: &mut dyn Write) -> Result<Imag
         file: file.clone(),
         source,
     })?;
+    let lines = up_to_target(&lines, a.target.as_deref())?;
     let context = Context::open(&a.context)?;
     let given: HashMap<String, String> = a.build_args.iter().cloned().collect();
+    // ARGs before the first FROM (Docker's global scope: usable in FROM, and as defaults of an
+    // ARG of the same name redeclared in a stage).
+    let mut meta_args: HashMap<String, String> = HashMap::new();
     let mut args: HashMap<String, String> = HashMap::new();
     let mut used_args = std::collections::HashSet::new();
+    let mut stages: Vec<Stage> = Vec::new();
+    let mut stage_name: Option<String> = None;
+    let mut in_stage = false;
     let mut base: Option<ImageInfo> = None;
     let mut config = Config::default();
     let mut cache = Cache::load(&engine.root);
@@ -70,9 +138,27 @@ pub fn build(engine: &Engine, a: &BuildArgs, out: &mut dyn Write) -> Result<Imag
         }
         let sub = |s: &str| dockerfile::substitute(s, &vars);
         match &line.instruction {
-            Instruction::From { image } => {
-                let image = sub(image);
-                if image == "scratch" {
+            Instruction::From { image, name } => {
+                if in_stage {
+                    stages.push(Stage {
+                        name: stage_name.take(),
+                        image: base.take(),
+                    });
+                }
+                in_stage = true;
+                stage_name = name.clone();
+                args.clear();
+                let image = dockerfile::substitute(image, &meta_args);
+                let earlier = stages
+                    .iter()
+                    .find(|s| s.name.as_deref() == Some(image.to_ascii_lowercase().as_str()));
+                if let Some(stage) = earlier {
+                    base = stage.image.clone();
+                    config = base
+                        .as_ref()
+                        .and_then(|b| b.config.config().clone())
+                        .unwrap_or_default();
+                } else if image == "scratch" {
                     base = None;
                     config = Config::default();
                 } else {
@@ -89,16 +175,34 @@ pub fn build(engine: &Engine, a: &BuildArgs, out: &mut dyn Write) -> Result<Imag
                     .get(name)
                     .cloned()
                     .or_else(|| default.clone())
+                    .or_else(|| meta_args.get(name).cloned().filter(|_| in_stage))
                     .unwrap_or_default();
-                args.insert(name.clone(), v);
+                if in_stage {
+                    args.insert(name.clone(), v);
+                } else {
+                    meta_args.insert(name.clone(), v);
+                }
                 continue_step(out, base.as_ref());
                 continue;
             }
             _ => {}
         }
-        let extra = match &line.instruction {
-            Instruction::Copy { srcs, .. } => content_hash(&context, srcs, line)?,
-            Instruction::Run(_) => {
+        // COPY --from reads an earlier stage or an image: resolved before the cache key, which
+        // names that image (ids are content digests).
+        let copy_from = match &line.instruction {
+            Instruction::Copy {
+                from: Some(from), ..
+            } => Some(from_source(engine, &stages, &sub(from), line)?),
+            _ => None,
+        };
+        let extra = match (&line.instruction, &copy_from) {
+            (Instruction::Copy { srcs, .. }, Some(image)) => format!(
+                "from {}\n{}",
+                image.as_ref().map_or("scratch", |i| i.id.as_str()),
+                srcs.join("\n")
+            ),
+            (Instruction::Copy { srcs, .. }, None) => content_hash(&context, srcs, line)?,
+            (Instruction::Run(_), _) => {
                 let mut a: Vec<_> = args.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 a.sort();
                 a.join("\n")
@@ -169,7 +273,13 @@ pub fn build(engine: &Engine, a: &BuildArgs, out: &mut dyn Write) -> Result<Imag
                     workdir: &workdir,
                     chown: chown.as_deref(),
                 };
-                copy::copy_into(&context, &args, layer.path()).map_err(|e| fail(line, e))?;
+                match &copy_from {
+                    None => copy::copy_into(&context, &args, layer.path()),
+                    Some(image) => {
+                        copy_from_image(engine, image.as_ref(), &args, layer.path(), line)?
+                    }
+                }
+                .map_err(|e| fail(line, e))?;
                 engine.store.commit(
                     base.as_ref(),
                     Some(layer.path()),
@@ -441,6 +551,54 @@ fn run_step(
             Err(fail(line, e))
         }
     }
+}
+
+/// COPY --from: `image`'s filesystem, mounted (its layers, read through overlayfs so that
+/// whiteouts hide what later layers deleted) and read as a [`Context`] resolving inside it.
+/// The mount is made by a thread in a mount namespace of its own: no other process sees it,
+/// and it goes away with that thread — also when hull is killed in the middle of the copy.
+/// The outer error is the build's own (mount, temp dir), the inner one the copy's.
+fn copy_from_image(
+    engine: &Engine,
+    image: Option<&ImageInfo>,
+    args: &copy::CopyArgs,
+    layer: &Path,
+    line: &Line,
+) -> Result<std::result::Result<(), copy::CopyError>> {
+    // Only the (empty) upper and work dirs of the mount are ever on disk, among the store's
+    // temporaries.
+    let dir = tempfile::Builder::new()
+        .prefix("from-")
+        .tempdir_in(engine.store.tmp_dir())
+        .map_err(|e| EngineError::Io {
+            action: "create temp dir in",
+            path: engine.store.tmp_dir().to_path_buf(),
+            source: e,
+        })?;
+    let dirs = overlay::Dirs::of(dir.path());
+    dirs.create()?;
+    let layers = match image {
+        Some(i) => engine.store.layer_dirs(i)?,
+        None => Vec::new(),
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            hull_oci::host::private_mount_namespace().map_err(|e| fail(line, e))?;
+            overlay::mount(&layers, &dirs).map_err(|e| fail(line, e))?;
+            let copied = Context::open_stage(&dirs.merged)
+                .map_err(copy::CopyError::from)
+                .and_then(|ctx| copy::copy_into(&ctx, args, layer));
+            hull_oci::host::unmount(&dirs.merged).map_err(|e| fail(line, e))?;
+            Ok(copied)
+        })
+        .join()
+        .unwrap_or_else(|_| {
+            Err(fail(
+                line,
+                "the thread reading the stage's filesystem panicked",
+            ))
+        })
+    })
 }
 
 fn cleanup_step(dir: &Path) -> std::io::Result<()> {

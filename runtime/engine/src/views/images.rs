@@ -7,13 +7,10 @@ use serde_json::json;
 
 use super::{ago, bytes, short_id, Listing};
 
-/// `hull images`: Docker hides the untagged images a build leaves behind unless asked with
-/// `-a`; `all` shows them.
+/// `hull images`: Docker hides the intermediate images a build leaves behind (untagged, with
+/// children) unless asked with `-a`; a dangling one (untagged, no children) is shown.
 pub fn images(list: &[ImageSummary], all: bool, now: SystemTime) -> Listing {
-    let shown: Vec<&ImageSummary> = list
-        .iter()
-        .filter(|i| all || i.repository != "<none>")
-        .collect();
+    let shown: Vec<&ImageSummary> = list.iter().filter(|i| all || !i.intermediate).collect();
     Listing {
         headers: &["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
         rows: shown
@@ -89,19 +86,25 @@ mod tests {
             id: id.into(),
             created: None,
             size: 2048,
+            intermediate: repository == "<none>" && id.contains('b'),
         }
     }
 
     #[test]
-    fn untagged_images_only_with_all() {
+    fn intermediate_images_only_with_all() {
         let list = [
             summary("busybox", "sha256:aaaaaaaaaaaaaaaa"),
             summary("<none>", "sha256:bbbbbbbbbbbbbbbb"),
+            summary("<none>", "sha256:cccccccccccccccc"),
         ];
         let now = SystemTime::now();
-        assert_eq!(images(&list, false, now).ids, ["aaaaaaaaaaaa"]);
+        // A dangling image (untagged, no children) is listed; an intermediate one is not.
+        assert_eq!(
+            images(&list, false, now).ids,
+            ["aaaaaaaaaaaa", "cccccccccccc"]
+        );
         let l = images(&list, true, now);
-        assert_eq!(l.ids, ["aaaaaaaaaaaa", "bbbbbbbbbbbb"]);
+        assert_eq!(l.ids, ["aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc"]);
         assert_eq!(l.rows[0][3], "N/A");
         assert_eq!(l.rows[0][4], "2.0KiB");
         assert_eq!(l.values[1]["Repository"], "<none>");
