@@ -15,6 +15,8 @@ pub enum EngineError {
     NoSuchContainer(String),
     #[error("No such object: {0}")]
     NoSuchObject(String),
+    #[error("No such image: {0}")]
+    NoSuchImage(String),
     #[error("conflict: unable to remove image {image}: container {container} is using it (remove the container first, or use -f)")]
     ImageInUse { image: String, container: String },
     #[error("network driver {0:?} is not supported: hull makes bridge networks")]
@@ -22,7 +24,7 @@ pub enum EngineError {
     #[error(transparent)]
     Flag(#[from] crate::units::FlagError),
     #[error(transparent)]
-    Template(#[from] crate::views::TemplateError),
+    Format(#[from] crate::views::FormatError),
     #[error("container {0} is not running")]
     NotRunning(String),
     #[error("container {0} did not stop after SIGKILL")]

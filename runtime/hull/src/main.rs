@@ -322,12 +322,29 @@ fn print_listing(
     Ok(0)
 }
 
-fn print_objects(values: &[serde_json::Value], format: Option<&str>) -> anyhow::Result<i32> {
-    print!(
-        "{}",
-        views::render_objects(values, format).map_err(EngineError::from)?
-    );
-    Ok(0)
+/// `inspect` (of containers, images or networks): what was found, then an error for each
+/// target that was not (or that the template does not fit), status 1 if there was one; a
+/// template that does not parse is refused with Docker's status, 64.
+fn print_inspected(
+    found: Vec<Result<serde_json::Value, EngineError>>,
+    format: Option<&str>,
+) -> anyhow::Result<i32> {
+    let found: Vec<Result<serde_json::Value, String>> = found
+        .into_iter()
+        .map(|r| r.map_err(|e| e.to_string()))
+        .collect();
+    let out = match views::inspect(&found, format) {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("hull: {e}");
+            return Ok(e.status);
+        }
+    };
+    print!("{}", out.stdout);
+    for e in &out.errors {
+        eprintln!("hull: {e}");
+    }
+    Ok(if out.errors.is_empty() { 0 } else { 1 })
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<i32> {
@@ -355,10 +372,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 "image" => ops::ObjectKind::Image,
                 _ => ops::ObjectKind::Container,
             });
-            print_objects(
-                &ops::inspect(&engine()?, &targets, kind)?,
-                format.as_deref(),
-            )
+            print_inspected(ops::inspect(&engine()?, &targets, kind), format.as_deref())
         }
         Command::Logs { container, follow } => {
             let e = engine()?;
@@ -415,11 +429,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             containers,
         } => {
             let list = ops::stats_of(&engine()?, &containers)?;
-            let listing = views::containers::stats(&list);
-            match format.as_deref() {
-                None => print_listing(&listing, false, None),
-                Some(f) => print_objects(&listing.values, Some(f)),
-            }
+            print_listing(&views::containers::stats(&list), false, format.as_deref())
         }
         Command::Diff { container } => {
             let e = engine()?;
@@ -454,11 +464,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Image(ImageCommand::History { image }) => history(&image, false, now),
         Command::Image(ImageCommand::Inspect { images, format }) => {
             let e = engine()?;
-            let values = images
-                .iter()
-                .map(|i| e.store.inspect_json(i))
-                .collect::<Result<Vec<_>, _>>()?;
-            print_objects(&values, format.as_deref())
+            let found = images.iter().map(|i| ops::inspect_image(&e, i)).collect();
+            print_inspected(found, format.as_deref())
         }
         Command::Build {
             tag,
@@ -627,11 +634,11 @@ fn network(cmd: NetworkCommand) -> anyhow::Result<i32> {
         }
         NetworkCommand::Inspect { networks, format } => {
             let nets = e.networks()?;
-            let values = networks
+            let found = networks
                 .iter()
-                .map(|n| nets.inspect(n))
-                .collect::<Result<Vec<_>, _>>()?;
-            print_objects(&values, format.as_deref())
+                .map(|n| nets.inspect(n).map_err(EngineError::Network))
+                .collect();
+            print_inspected(found, format.as_deref())
         }
         NetworkCommand::Rm { networks } => {
             let nets = e.networks()?;
