@@ -17,6 +17,8 @@ pub enum EngineError {
     NoSuchObject(String),
     #[error("No such image: {0}")]
     NoSuchImage(String),
+    #[error("No such network: {0}")]
+    NoSuchNetwork(String),
     #[error("conflict: unable to remove image {image}: container {container} is using it (remove the container first, or use -f)")]
     ImageInUse { image: String, container: String },
     #[error("network driver {0:?} is not supported: hull makes bridge networks")]
@@ -93,6 +95,19 @@ impl EngineError {
         match self {
             EngineError::Runtime(hull_oci::Error::Exec { code, .. }) => *code,
             _ => 125,
+        }
+    }
+}
+
+impl EngineError {
+    /// The message as Docker words it: a missing image is "No such image: X"; else the
+    /// error itself.
+    pub fn message(&self) -> String {
+        match self {
+            EngineError::Image(hull_image::ImageError::NotFound { reference }) => {
+                format!("No such image: {reference}")
+            }
+            other => other.to_string(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `hull`: the Docker-like front end learners type. Argument structs and a few lines per
-//! command; the engine does the work. Exit codes follow Docker: 125 for hull's own errors,
-//! 126/127 when the program cannot be executed or found, else the container's status.
+//! command; the engine does the work. Exit codes follow Docker: `run` exits 125 when hull
+//! itself fails, 126/127 when the program cannot be executed or found, else with the
+//! container's status; every other command exits 1 when it fails (`exec`: 126/127 too).
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -290,15 +291,22 @@ enum ImageCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `run` and `build` report hull's own failures as 125; the others exit 1, as Docker's do.
+    let own_status = matches!(cli.command, Command::Run(_) | Command::Build { .. });
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(e) => {
-            let code = e
-                .downcast_ref::<EngineError>()
-                .map(EngineError::exit_code)
-                .unwrap_or(125);
+            let engine_error = e.downcast_ref::<EngineError>();
+            let code = match engine_error.map(EngineError::exit_code) {
+                Some(code) if own_status => code,
+                None if own_status => 125,
+                // exec: the program could not be executed (126) or found (127).
+                Some(code @ (126 | 127)) => code,
+                _ => 1,
+            };
             // Our errors name their cause in their own message: the chain would repeat it.
-            eprintln!("hull: {e}");
+            let message = engine_error.map_or_else(|| e.to_string(), EngineError::message);
+            eprintln!("hull: {message}");
             ExitCode::from(code as u8)
         }
     }
@@ -331,7 +339,7 @@ fn print_inspected(
 ) -> anyhow::Result<i32> {
     let found: Vec<Result<serde_json::Value, String>> = found
         .into_iter()
-        .map(|r| r.map_err(|e| e.to_string()))
+        .map(|r| r.map_err(|e| e.message()))
         .collect();
     let out = match views::inspect(&found, format) {
         Ok(out) => out,
@@ -417,7 +425,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let sig = ops::parse_signal(&signal)?;
             each(&containers, |e, r| ops::kill(e, r, sig))
         }
-        Command::Rm { force, containers } => each(&containers, |e, r| ops::remove(e, r, force)),
+        Command::Rm { force, containers } => {
+            each_but(&containers, force, |e, r| ops::remove(e, r, force))
+        }
         Command::Top { container } => {
             let e = engine()?;
             let r = e.find(&container)?;
@@ -440,7 +450,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Images { all, quiet, format } => {
-            let list = engine()?.store.list()?;
+            let list = engine()?.store.list().map_err(EngineError::from)?;
             print_listing(
                 &views::images::images(&list, all, now),
                 quiet,
@@ -448,7 +458,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             )
         }
         Command::Image(ImageCommand::Ls) => {
-            let list = engine()?.store.list()?;
+            let list = engine()?.store.list().map_err(EngineError::from)?;
             print_listing(&views::images::images(&list, false, now), false, None)
         }
         Command::Rmi { force, images } | Command::Image(ImageCommand::Rm { force, images }) => {
@@ -500,19 +510,26 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Load { input } => {
-            for name in engine()?.store.load(Path::new(&input))? {
+            for name in engine()?
+                .store
+                .load(Path::new(&input))
+                .map_err(EngineError::from)?
+            {
                 println!("Loaded image: {name}");
             }
             Ok(0)
         }
         Command::Save { output, image } => {
-            engine()?.store.save(&image, Path::new(&output))?;
+            engine()?
+                .store
+                .save(&image, Path::new(&output))
+                .map_err(EngineError::from)?;
             Ok(0)
         }
         Command::Tag { source, target } => {
             let e = engine()?;
-            let img = e.store.resolve(&source)?;
-            e.store.tag(&img, &target)?;
+            let img = e.store.resolve(&source).map_err(EngineError::from)?;
+            e.store.tag(&img, &target).map_err(EngineError::from)?;
             Ok(0)
         }
         Command::Network(cmd) => network(cmd),
@@ -528,7 +545,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 None => {
                     // Docker: an error message and status 1 (not a failure of hull itself).
                     let port = views::containers::port_key(&port.unwrap_or_default());
-                    eprintln!("hull: no public port '{port}' published for {container}");
+                    eprintln!("hull: No public port '{port}' published for {container}");
                     Ok(1)
                 }
             }
@@ -542,6 +559,16 @@ fn each(
     targets: &[String],
     f: impl Fn(&Engine, &hull_engine::record::Record) -> hull_engine::Result<()>,
 ) -> anyhow::Result<i32> {
+    each_but(targets, false, f)
+}
+
+/// [`each`]; with `missing_is_fine` (`rm -f`) a container that does not exist is reported but
+/// is no failure, as Docker's `rm -f` has it.
+fn each_but(
+    targets: &[String],
+    missing_is_fine: bool,
+    f: impl Fn(&Engine, &hull_engine::record::Record) -> hull_engine::Result<()>,
+) -> anyhow::Result<i32> {
     let e = engine()?;
     let mut failed = false;
     for t in targets {
@@ -549,7 +576,7 @@ fn each(
             Ok(()) => println!("{t}"),
             Err(err) => {
                 eprintln!("hull: {err}");
-                failed = true;
+                failed |= !(missing_is_fine && matches!(err, EngineError::NoSuchContainer(_)));
             }
         }
     }
@@ -557,7 +584,7 @@ fn each(
 }
 
 fn history(image: &str, no_trunc: bool, now: SystemTime) -> anyhow::Result<i32> {
-    let steps = engine()?.store.history(image)?;
+    let steps = engine()?.store.history(image).map_err(EngineError::from)?;
     print_listing(&views::images::history(&steps, no_trunc, now), false, None)
 }
 
@@ -616,6 +643,16 @@ fn run(f: RunFlags) -> anyhow::Result<i32> {
     )?)
 }
 
+/// `network inspect` and `network rm` of a network that does not exist say it as Docker's do.
+fn no_such_network(name: &str, e: hull_engine::network::NetworkError) -> EngineError {
+    match e {
+        hull_engine::network::NetworkError::NotFound(_) => {
+            EngineError::NoSuchNetwork(name.to_string())
+        }
+        e => EngineError::Network(e),
+    }
+}
+
 fn network(cmd: NetworkCommand) -> anyhow::Result<i32> {
     let e = engine()?;
     match cmd {
@@ -636,7 +673,7 @@ fn network(cmd: NetworkCommand) -> anyhow::Result<i32> {
             let nets = e.networks()?;
             let found = networks
                 .iter()
-                .map(|n| nets.inspect(n).map_err(EngineError::Network))
+                .map(|n| nets.inspect(n).map_err(|e| no_such_network(n, e)))
                 .collect();
             print_inspected(found, format.as_deref())
         }
@@ -647,7 +684,7 @@ fn network(cmd: NetworkCommand) -> anyhow::Result<i32> {
                 match nets.remove(n) {
                     Ok(()) => println!("{n}"),
                     Err(err) => {
-                        eprintln!("hull: {err}");
+                        eprintln!("hull: {}", no_such_network(n, err).message());
                         failed = true;
                     }
                 }
