@@ -1,14 +1,19 @@
 //! `hull`: the Docker-like front end learners type. Argument structs and a few lines per
 //! command; the engine does the work. Exit codes follow Docker: `run` exits 125 when hull
 //! itself fails, 126/127 when the program cannot be executed or found, else with the
-//! container's status; every other command exits 1 when it fails (`exec`: 126/127 too).
+//! container's status; every other command exits 1 when it fails (`exec`: 126/127 too); a
+//! mistake on the command line is 125 (a flag) or 1 (the arguments), worded as Docker's
+//! (see [`usage`]).
 
+mod usage;
+
+use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use hull_engine::{ops, units, views, Engine, EngineError, RunArgs};
 
 #[derive(Parser)]
@@ -50,7 +55,7 @@ struct RunFlags {
     #[arg(long = "pids-limit")]
     pids_limit: Option<i64>,
     /// KEY=value, or KEY to take it from hull's environment.
-    #[arg(short, long = "env")]
+    #[arg(short, long = "env", value_parser = env_flag)]
     env: Vec<String>,
     #[arg(long = "env-file")]
     env_file: Vec<String>,
@@ -128,7 +133,7 @@ enum Command {
         tty: bool,
         #[arg(short, long)]
         detach: bool,
-        #[arg(short, long = "env")]
+        #[arg(short, long = "env", value_parser = env_flag)]
         env: Vec<String>,
         #[arg(short, long)]
         workdir: Option<String>,
@@ -289,8 +294,20 @@ enum ImageCommand {
     },
 }
 
+/// `-e`'s value: `KEY=value` or `KEY`, never without a key (Docker's `ValidateEnv`).
+fn env_flag(text: &str) -> Result<String, String> {
+    match text.split('=').next() {
+        Some("") => Err(format!("invalid environment variable: {text}")),
+        _ => Ok(text.to_string()),
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return command_line_mistake(&e, &args),
+    };
     // `run` and `build` report hull's own failures as 125; the others exit 1, as Docker's do.
     let own_status = matches!(cli.command, Command::Run(_) | Command::Build { .. });
     match dispatch(cli) {
@@ -308,6 +325,35 @@ fn main() -> ExitCode {
             let message = engine_error.map_or_else(|| e.to_string(), EngineError::message);
             eprintln!("hull: {message}");
             ExitCode::from(code as u8)
+        }
+    }
+}
+
+/// A command-line mistake, as Docker reports it (see [`usage`]); `--help` and `--version`
+/// print what they print.
+fn command_line_mistake(e: &clap::Error, args: &[OsString]) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        // `hull` or `hull network` alone: the help, as `docker` alone prints it.
+        ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let mut cmd = Cli::command();
+            for a in args.iter().skip(1).filter_map(|a| a.to_str()) {
+                match cmd.find_subcommand(a) {
+                    Some(sub) => cmd = sub.clone().bin_name(format!("hull {a}")),
+                    None => break,
+                }
+            }
+            let _ = cmd.print_help();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            let m = usage::mistake(&Cli::command(), e, args);
+            eprintln!("{}", m.text);
+            ExitCode::from(m.status)
         }
     }
 }
@@ -691,5 +737,118 @@ fn network(cmd: NetworkCommand) -> anyhow::Result<i32> {
             }
             Ok(if failed { 1 } else { 0 })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command (`run`, `network create`…) and only those.
+    fn commands(cmd: &clap::Command, prefix: &str, out: &mut Vec<String>) {
+        for sub in cmd.get_subcommands() {
+            let name = format!("{prefix}{}", sub.get_name());
+            if sub.has_subcommands() {
+                commands(sub, &format!("{name} "), out);
+            } else {
+                out.push(name);
+            }
+        }
+    }
+
+    #[test]
+    fn every_command_has_dockers_words_for_its_mistakes() {
+        let mut have = Vec::new();
+        commands(&Cli::command(), "", &mut have);
+        have.retain(|c| !c.ends_with("help"));
+        have.sort();
+        let mut described: Vec<String> = usage::described().map(String::from).collect();
+        described.sort();
+        assert_eq!(described, have);
+    }
+
+    fn mistake(line: &[&str]) -> (String, u8) {
+        let args: Vec<OsString> = std::iter::once("hull")
+            .chain(line.iter().copied())
+            .map(OsString::from)
+            .collect();
+        let e = match Cli::try_parse_from(&args) {
+            Err(e) => e,
+            Ok(_) => panic!("{line:?} parsed"),
+        };
+        let m = usage::mistake(&Cli::command(), &e, &args);
+        (m.text, m.status)
+    }
+
+    #[test]
+    fn command_line_mistakes_read_as_dockers() {
+        let see = "See 'hull run --help'.";
+        assert_eq!(
+            mistake(&["run", "--x", "busybox"]),
+            (format!("unknown flag: --x\n{see}"), 125)
+        );
+        assert_eq!(
+            mistake(&["run", "--x=1", "busybox"]),
+            (format!("unknown flag: --x\n{see}"), 125)
+        );
+        assert_eq!(
+            mistake(&["run", "-z", "busybox"]),
+            (format!("unknown shorthand flag: 'z' in -z\n{see}"), 125)
+        );
+        assert_eq!(
+            mistake(&["run", "--name"]),
+            (format!("flag needs an argument: --name\n{see}"), 125)
+        );
+        assert_eq!(
+            mistake(&["run", "-e"]),
+            (format!("flag needs an argument: 'e' in -e\n{see}"), 125)
+        );
+        assert_eq!(
+            mistake(&["run", "-e", "=x", "busybox"]),
+            (
+                format!("invalid argument \"=x\" for \"-e, --env\" flag: invalid environment variable: =x\n{see}"),
+                125
+            )
+        );
+        assert_eq!(
+            mistake(&["run"]),
+            (
+                "\"hull run\" requires at least 1 argument.\nSee 'hull run --help'.\n\n\
+                 Usage:  hull run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nRun a command in a new container"
+                    .to_string(),
+                1
+            )
+        );
+        let (text, status) = mistake(&["tag", "a", "b", "c"]);
+        assert!(
+            text.starts_with("\"hull tag\" requires exactly 2 arguments."),
+            "{text}"
+        );
+        assert_eq!(status, 1);
+        assert_eq!(
+            mistake(&["nosuchcmd"]),
+            (
+                "hull: 'nosuchcmd' is not a hull command.\nSee 'hull --help'".to_string(),
+                1
+            )
+        );
+        assert_eq!(
+            mistake(&["load"]),
+            (
+                "required flag(s) \"input\" not set\nSee 'hull load --help'.".to_string(),
+                1
+            )
+        );
+        let (text, status) = mistake(&["network", "create"]);
+        assert!(text.starts_with("\"hull network create\" requires exactly 1 argument.\nSee 'hull network create --help'."), "{text}");
+        assert_eq!(status, 1);
+    }
+
+    #[test]
+    fn env_flags_need_a_name() {
+        assert_eq!(env_flag("A=b"), Ok("A=b".into()));
+        assert_eq!(env_flag("A"), Ok("A".into()));
+        assert_eq!(env_flag("A="), Ok("A=".into()));
+        assert!(env_flag("=x").unwrap_err().contains("=x"));
     }
 }
