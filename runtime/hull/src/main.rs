@@ -310,6 +310,15 @@ fn main() -> ExitCode {
     };
     // `run` and `build` report hull's own failures as 125; the others exit 1, as Docker's do.
     let own_status = matches!(cli.command, Command::Run(_) | Command::Build { .. });
+    if !matches!(
+        cli.command,
+        Command::Run(_) | Command::Exec { .. } | Command::Build { .. }
+    ) {
+        // A reader that goes away ends a listing as it ends Docker's: killed by SIGPIPE, with
+        // nothing said (`hull ps --format json | head -1`). `run`, `exec` and `build` relay a
+        // container's output and handle their own pipes.
+        reset_sigpipe();
+    }
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(e) => {
@@ -355,6 +364,15 @@ fn command_line_mistake(e: &clap::Error, args: &[OsString]) -> ExitCode {
             eprintln!("{}", m.text);
             ExitCode::from(m.status)
         }
+    }
+}
+
+/// SIGPIPE back to its default action (Rust's runtime ignores it, so a write to a closed pipe
+/// would fail with EPIPE, and `print!` panic).
+fn reset_sigpipe() {
+    // SAFETY: setting a signal's disposition to the default has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
