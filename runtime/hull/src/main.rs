@@ -453,7 +453,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Exec {
-            interactive: _,
+            interactive,
             tty,
             detach,
             env,
@@ -462,7 +462,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             container,
             command,
         } => {
-            if tty && !std::io::stdin().is_terminal() {
+            // As Docker: a terminal is needed only to read from it (-i with -t).
+            if tty && interactive && !std::io::stdin().is_terminal() {
                 anyhow::bail!("the input device is not a TTY");
             }
             let e = engine()?;
@@ -653,6 +654,11 @@ fn history(image: &str, no_trunc: bool, now: SystemTime) -> anyhow::Result<i32> 
 }
 
 fn run(f: RunFlags) -> anyhow::Result<i32> {
+    // As Docker (and as `exec`): -it reads a terminal, so stdin must be one; status 1.
+    if f.tty && f.interactive && !std::io::stdin().is_terminal() {
+        eprintln!("hull: the input device is not a TTY");
+        return Ok(1);
+    }
     let mut env = units::read_env_files(&f.env_file).map_err(EngineError::from)?;
     env.extend(f.env.iter().filter_map(|v| units::expand_env_flag(v)));
     let args = RunArgs {
