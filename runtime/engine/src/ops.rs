@@ -297,10 +297,16 @@ pub fn inspect_image(engine: &Engine, name: &str) -> Result<serde_json::Value> {
 
 /// `hull rmi [-f] IMAGE`: the lines Docker prints (Untagged/Deleted). The store knows nothing
 /// of containers, so the rule lives here: an image a container was made from stays unless
-/// forced, as Docker refuses it.
+/// forced, as Docker refuses it; one of several names of an image is only untagged, which
+/// Docker allows whatever uses the image.
 pub fn remove_image(engine: &Engine, name: &str, force: bool) -> Result<Vec<String>> {
     let img = engine.store.resolve(name)?;
-    if !force {
+    let by_id = img
+        .id
+        .trim_start_matches("sha256:")
+        .starts_with(name.trim_start_matches("sha256:"));
+    let only_untags = img.names.len() > 1 && !by_id;
+    if !force && !only_untags {
         if let Some(c) = engine.list()?.iter().find(|c| c.image == img.id) {
             return Err(EngineError::ImageInUse {
                 image: name.to_string(),
