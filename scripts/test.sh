@@ -13,6 +13,7 @@ set -euo pipefail
 ensure_root
 cd "$HULL_REPO"
 ensure_apt_packages busybox-static iproute2 nftables iptables util-linux libseccomp-dev
+ensure_docker
 ensure_rust rustfmt clippy
 
 LOG=$(mktemp /tmp/hull-test.XXXXXX)
