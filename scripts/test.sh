@@ -18,6 +18,7 @@ cd "$HULL_REPO"
 # chromium: tests/book.rs opens the built book in it (headless) to see a chapter render.
 ensure_apt_packages busybox-static iproute2 nftables iptables util-linux libseccomp-dev \
     podman conmon runc bsdutils golang-github-containers-common chromium
+ensure_docker
 ensure_rust rustfmt clippy
 
 LOG=$(mktemp /tmp/hull-test.XXXXXX)

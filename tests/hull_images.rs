@@ -258,11 +258,11 @@ fn save_and_load_into_a_fresh_root() {
         "the loaded image is listed"
     );
 
-    // A file that is not an image is refused with hull's own error.
+    // A file that is not an image is refused, with status 1 as Docker's `load`.
     let junk = h.dir("save").join("junk.tar");
     std::fs::write(&junk, b"not a tarball").unwrap();
     let (code, out) = fresh.code(&["load", "-i", junk.to_str().unwrap()]);
-    assert_eq!(code, 125, "load of junk: {}", describe(&out));
+    assert_eq!(code, 1, "load of junk: {}", describe(&out));
 }
 
 /// Builds `dockerfile` (with `files`) and returns (exit code, stderr), expecting failure.

@@ -15,6 +15,10 @@ pub enum EngineError {
     NoSuchContainer(String),
     #[error("No such object: {0}")]
     NoSuchObject(String),
+    #[error("No such image: {0}")]
+    NoSuchImage(String),
+    #[error("No such network: {0}")]
+    NoSuchNetwork(String),
     #[error("conflict: unable to remove image {image}: container {container} is using it (remove the container first, or use -f)")]
     ImageInUse { image: String, container: String },
     #[error("network driver {0:?} is not supported: hull makes bridge networks")]
@@ -24,7 +28,7 @@ pub enum EngineError {
     #[error(transparent)]
     Security(#[from] crate::security::SecurityError),
     #[error(transparent)]
-    Template(#[from] crate::views::TemplateError),
+    Format(#[from] crate::views::FormatError),
     #[error("container {0} is not running")]
     NotRunning(String),
     #[error("container {0} did not stop after SIGKILL")]
@@ -104,6 +108,19 @@ impl EngineError {
         match self {
             EngineError::Runtime(hull_oci::Error::Exec { code, .. }) => *code,
             _ => 125,
+        }
+    }
+}
+
+impl EngineError {
+    /// The message as Docker words it: a missing image is "No such image: X"; else the
+    /// error itself.
+    pub fn message(&self) -> String {
+        match self {
+            EngineError::Image(hull_image::ImageError::NotFound { reference }) => {
+                format!("No such image: {reference}")
+            }
+            other => other.to_string(),
         }
     }
 }

@@ -275,40 +275,54 @@ pub enum ObjectKind {
 }
 
 /// `hull inspect [--type KIND] TARGET…`: each target as a container, else as an image, in
-/// Docker's inspect shape.
+/// Docker's inspect shape; each target's own result, so that one missing does not hide the
+/// others (Docker prints what it found and reports the rest).
 pub fn inspect(
     engine: &Engine,
     targets: &[String],
     kind: Option<ObjectKind>,
-) -> Result<Vec<serde_json::Value>> {
-    let mut values = Vec::new();
-    for t in targets {
-        if kind == Some(ObjectKind::Image) {
-            values.push(engine.store.inspect_json(t)?);
-            continue;
-        }
-        match engine.find(t) {
-            Ok(r) => values.push(serde_json::to_value(&r).expect("a record serializes")),
-            Err(err @ EngineError::NoSuchContainer(_)) if kind.is_some() => return Err(err),
-            Err(EngineError::NoSuchContainer(_)) => values.push(
-                engine
+) -> Vec<Result<serde_json::Value>> {
+    targets
+        .iter()
+        .map(|t| {
+            if kind == Some(ObjectKind::Image) {
+                return inspect_image(engine, t);
+            }
+            match engine.find(t) {
+                Ok(r) => Ok(crate::views::containers::inspect(&r)),
+                Err(err @ EngineError::NoSuchContainer(_)) if kind.is_some() => Err(err),
+                Err(EngineError::NoSuchContainer(_)) => engine
                     .store
                     .inspect_json(t)
-                    .map_err(|_| EngineError::NoSuchObject(t.clone()))?,
-            ),
-            Err(err) => return Err(err),
-        }
-    }
-    Ok(values)
+                    .map_err(|_| EngineError::NoSuchObject(t.clone())),
+                Err(err) => Err(err),
+            }
+        })
+        .collect()
+}
+
+/// `hull image inspect IMAGE`: the image in Docker's inspect shape.
+pub fn inspect_image(engine: &Engine, name: &str) -> Result<serde_json::Value> {
+    engine.store.inspect_json(name).map_err(|e| match e {
+        hull_image::ImageError::NotFound { .. } => EngineError::NoSuchImage(name.to_string()),
+        e => e.into(),
+    })
 }
 
 /// `hull rmi [-f] IMAGE`: the lines Docker prints (Untagged/Deleted). The store knows nothing
 /// of containers, so the rule lives here: an image a container was made from stays unless
-/// forced, as Docker refuses it.
+/// forced, as Docker refuses it; one of several names of an image is only untagged, which
+/// Docker allows whatever uses the image.
 pub fn remove_image(engine: &Engine, name: &str, force: bool) -> Result<Vec<String>> {
     let img = engine.store.resolve(name)?;
     let containers = engine.list()?;
-    if !force {
+    // Removing one of several names only untags, even while containers use the image.
+    let by_id = img
+        .id
+        .trim_start_matches("sha256:")
+        .starts_with(name.trim_start_matches("sha256:"));
+    let only_untags = img.names.len() > 1 && !by_id;
+    if !force && !only_untags {
         if let Some(c) = containers.iter().find(|c| c.image == img.id) {
             return Err(EngineError::ImageInUse {
                 image: name.to_string(),

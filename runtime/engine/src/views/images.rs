@@ -5,7 +5,35 @@ use std::time::SystemTime;
 use hull_image::{HistoryEntry, ImageSummary};
 use serde_json::json;
 
-use super::{ago, bytes, short_id, Listing};
+use super::{ago, bytes, short_id, Listing, ListingKind};
+
+/// `images --format`: the fields of Docker's `imageContext` that hull has.
+pub const IMAGES: ListingKind = ListingKind {
+    context: "*formatter.imageContext",
+    fields: &[
+        ("ID", "IMAGE ID"),
+        ("Repository", "REPOSITORY"),
+        ("Tag", "TAG"),
+        ("Digest", "DIGEST"),
+        ("CreatedSince", "CREATED"),
+        ("CreatedAt", "CREATED AT"),
+        ("Size", "SIZE"),
+    ],
+    checked_first: false,
+};
+
+/// `history` (Docker's `historyContext`).
+pub const HISTORY: ListingKind = ListingKind {
+    context: "*image.historyContext",
+    fields: &[
+        ("CreatedSince", "CREATED"),
+        ("CreatedAt", "CREATED AT"),
+        ("CreatedBy", "CREATED BY"),
+        ("Size", "SIZE"),
+        ("Comment", "COMMENT"),
+    ],
+    checked_first: false,
+};
 
 /// `hull images`: Docker hides the intermediate images a build leaves behind (untagged, with
 /// children) unless asked with `-a`; a dangling one (untagged, no children) is shown.
@@ -29,10 +57,12 @@ pub fn images(list: &[ImageSummary], all: bool, now: SystemTime) -> Listing {
             .iter()
             .map(|i| {
                 json!({"Repository": i.repository, "Tag": i.tag, "ID": short_id(&i.id),
+                       "Digest": "<none>", "CreatedSince": ago(i.created.as_deref(), now),
                        "CreatedAt": i.created, "Size": i.size})
             })
             .collect(),
         ids: shown.iter().map(|i| short_id(&i.id).to_string()).collect(),
+        kind: &IMAGES,
     }
 }
 
@@ -62,11 +92,13 @@ pub fn history(steps: &[HistoryEntry], no_trunc: bool, now: SystemTime) -> Listi
         values: steps
             .iter()
             .map(|h| {
-                json!({"CreatedAt": h.created, "CreatedBy": h.created_by, "Size": h.size,
+                json!({"CreatedSince": ago(h.created.as_deref(), now),
+                       "CreatedAt": h.created, "CreatedBy": h.created_by, "Size": h.size,
                        "Comment": h.comment})
             })
             .collect(),
         ids: Vec::new(),
+        kind: &HISTORY,
     }
 }
 

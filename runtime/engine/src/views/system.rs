@@ -6,7 +6,7 @@
 
 use serde_json::json;
 
-use super::Listing;
+use super::{Listing, ListingKind};
 use crate::disk_usage::{DiskUsage, Usage};
 use crate::volume::{Volume, DRIVER};
 
@@ -60,6 +60,34 @@ pub fn human_size(n: u64) -> String {
     format!("{s}{}", UNITS[i])
 }
 
+/// `volume ls`'s fields for `--format` templates (Docker's volume context).
+pub const VOLUMES: ListingKind = ListingKind {
+    context: "*formatter.volumeContext",
+    fields: &[
+        ("Driver", "DRIVER"),
+        ("Name", "VOLUME NAME"),
+        ("Mountpoint", "MOUNTPOINT"),
+        ("Scope", "SCOPE"),
+        ("Labels", "LABELS"),
+        ("Links", "LINKS"),
+        ("Size", "SIZE"),
+    ],
+    checked_first: false,
+};
+
+/// `system df`'s fields for `--format` templates (Docker's disk usage context).
+pub const DISK_USAGE: ListingKind = ListingKind {
+    context: "*formatter.diskUsageContext",
+    fields: &[
+        ("Type", "TYPE"),
+        ("TotalCount", "TOTAL"),
+        ("Active", "ACTIVE"),
+        ("Size", "SIZE"),
+        ("Reclaimable", "RECLAIMABLE"),
+    ],
+    checked_first: false,
+};
+
 /// `hull volume ls`: the table, `--format` values (Docker's fields) and `-q` names.
 pub fn volumes(list: &[Volume]) -> (String, Listing) {
     let mut rows = vec![vec!["DRIVER".to_string(), "VOLUME NAME".to_string()]];
@@ -78,6 +106,7 @@ pub fn volumes(list: &[Volume]) -> (String, Listing) {
             })
             .collect(),
         ids: list.iter().map(|v| v.name.clone()).collect(),
+        kind: &VOLUMES,
     };
     (tabwriter(&rows), listing)
 }
@@ -124,6 +153,7 @@ pub fn df(d: &DiskUsage) -> (String, Listing) {
             })
             .collect(),
         ids: Vec::new(),
+        kind: &DISK_USAGE,
     };
     (tabwriter(&rows), listing)
 }
