@@ -7,7 +7,11 @@
 //!   `org.opencontainers.image.ref.name` ([`REF_NAME`]) = the full `name:tag`; an untagged
 //!   image has a descriptor without it. `images/tmp/` holds in-flight writes, `images/lock`
 //!   serialises every change to `index.json`.
-//! - `layers/<diff id hex>/` is one unpacked layer, with overlayfs whiteouts (see [`whiteout`]).
+//! - `layers/<diff id hex>/` is one unpacked layer, with overlayfs whiteouts (see [`whiteout`]);
+//!   `layers/.tmp-*` and `layers/.trash-*` are layers being unpacked or removed.
+//!
+//! Every temporary name carries its maker's owner tag ([`owner`]): opening the store removes
+//! those whose maker has ended (a killed `hull load`, `build`, `rmi`…).
 //!
 //! An image's id is `sha256:` + the digest of its config blob, as with Docker.
 
@@ -23,6 +27,7 @@ mod index;
 mod inspect;
 mod layer;
 mod load;
+pub mod owner;
 mod reference;
 mod remove;
 mod save;
