@@ -273,9 +273,9 @@ fn start_process(engine: &Engine, r: &mut Record, io: Io) -> Result<Pid> {
     let dirs = overlay::Dirs::of(&dir);
     let attempt = (|| -> Result<Pid> {
         let image = engine.store.resolve(&r.image)?;
-        let mut layers = engine.store.layer_dirs(&image)?;
+        let mut layers = engine.store.layer_links(&image)?;
         layers.push(overlay::init_layer(&dir)?);
-        overlay::mount(&layers, &dirs)?;
+        overlay::mount(&engine.root, &layers, &dirs)?;
         let init_script = engine.root.join("hull-init");
         if r.host_config.init && !init_script.exists() {
             write_file(&init_script, bundle::INIT_SCRIPT)?;

@@ -9,6 +9,7 @@
 //!   serialises every change to `index.json`.
 //! - `layers/<diff id hex>/` is one unpacked layer, with overlayfs whiteouts (see [`whiteout`]);
 //!   `layers/.tmp-*` and `layers/.trash-*` are layers being unpacked or removed.
+//! - `l/<16 hex>` is a short link to a layer directory, for overlay mounts (see [`LINK_DIR`]).
 //!
 //! Every temporary name carries its maker's owner tag ([`owner`]): opening the store removes
 //! those whose maker has ended (a killed `hull load`, `build`, `rmi`…).
@@ -26,6 +27,7 @@ mod error;
 mod index;
 mod inspect;
 mod layer;
+mod links;
 mod load;
 pub mod owner;
 mod reference;
@@ -42,6 +44,7 @@ pub use busybox::DEFAULT_PATH;
 pub use changes::diff_changes;
 pub use error::{ImageError, Result};
 pub use index::REF_NAME;
+pub use links::LINK_DIR;
 pub use reference::{parse_reference, Reference, DEFAULT_TAG};
 pub use store::Store;
 

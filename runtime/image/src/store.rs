@@ -35,7 +35,8 @@ impl Store {
         let layers = hull_root.join("layers");
         let blob_dir = images.join("blobs").join("sha256");
         let tmp = images.join("tmp");
-        for d in [&blob_dir, &tmp, &layers] {
+        let links = hull_root.join(super::LINK_DIR);
+        for d in [&blob_dir, &tmp, &layers, &links] {
             fs::create_dir_all(d).map_err(io_at("creating", d))?;
         }
         let store = Store {

@@ -327,7 +327,7 @@ fn run_step(
     layers.push(overlay::init_layer(dir.path())?);
     let _ = out.flush();
     let result = (|| -> Result<i32> {
-        overlay::mount(&layers, &dirs)?;
+        overlay::mount(&engine.root, &layers, &dirs)?;
         let files = [
             ("hostname", "hull-build\n".to_string()),
             ("hosts", "127.0.0.1\tlocalhost\n".to_string()),
