@@ -17,7 +17,8 @@ use nix::unistd::{ForkResult, Pid};
 use super::error::{EngineError, Result};
 use super::network::{self, ConnectRequest, NetworkMode};
 use super::record::{self, GraphData, GraphDriver, MountPoint, Record};
-use super::{bundle, cmdline, overlay, units, Engine, RunArgs};
+use super::scratch::Scratch;
+use super::{bundle, cmdline, names, overlay, units, Engine, RunArgs};
 use hull_oci::container::{create, delete, start};
 use hull_oci::host::{self, Chan};
 use hull_oci::state::now_rfc3339;
@@ -32,7 +33,6 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
         a.entrypoint.as_deref(),
         &a.args,
     )?;
-    let all = engine.list()?;
     let mode_text = a.network.clone().unwrap_or_else(super::default_network);
     let mode = NetworkMode::parse(&mode_text)?;
     let mut publish = a.publish.clone();
@@ -78,19 +78,11 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
             });
     }
     let id = super::new_id();
-    let name = match &a.name {
-        Some(n) => {
-            super::validate_name(n)?;
-            if let Some(other) = all.iter().find(|r| &r.name == n) {
-                return Err(EngineError::NameInUse {
-                    name: n.clone(),
-                    id: other.id.clone(),
-                });
-            }
-            n.clone()
-        }
-        None => super::new_name(&id),
-    };
+    if let Some(n) = &a.name {
+        super::validate_name(n)?;
+    }
+    // The name is checked (or made up) when the container appears, under the records lock.
+    let name = a.name.clone().unwrap_or_default();
     let hostname = a.hostname.clone().unwrap_or_else(|| id[..12].to_string());
     let mut env: Vec<String> = cfg.env().clone().unwrap_or_default();
     if !env.iter().any(|e| e.starts_with("PATH=")) {
@@ -222,27 +214,34 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
         log_path: dir.join("container.log").display().to_string(),
         hull_monitor: None,
     };
-    std::fs::create_dir_all(&dir).map_err(|e| EngineError::Io {
-        action: "create",
-        path: dir.clone(),
-        source: e,
-    })?;
-    let result = (|| {
-        dirs.create()?;
-        write_file(&dir.join("hostname"), &format!("{hostname}\n"))?;
-        write_file(
-            &dir.join("hosts"),
-            &format!("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{hostname}\n"),
-        )?;
-        write_file(&dir.join("container.log"), "")?;
-        write_file(&dir.join("resolv.conf"), &network::resolv_conf())?;
-        engine.save(&r)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&dir);
-        return Err(e);
-    }
-    r.state.status = "created".into();
+    // Made complete under tmp/, then renamed into containers/: a command killed half-way
+    // leaves work that the next one removes, never a container without its record.
+    let staging = Scratch::create(&engine.root, "new", &id)?;
+    let work = staging.path();
+    overlay::Dirs::of(work).create()?;
+    write_file(&work.join("hostname"), &format!("{hostname}\n"))?;
+    write_file(
+        &work.join("hosts"),
+        &format!("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{hostname}\n"),
+    )?;
+    write_file(&work.join("container.log"), "")?;
+    write_file(&work.join("resolv.conf"), &network::resolv_conf())?;
+    let _lock = engine.lock()?;
+    let all = engine.list()?;
+    r.name = match &a.name {
+        Some(n) => {
+            if let Some(other) = all.iter().find(|r| &r.name == n) {
+                return Err(EngineError::NameInUse {
+                    name: n.clone(),
+                    id: other.id.clone(),
+                });
+            }
+            n.clone()
+        }
+        None => names::generate(&id[..12], |n| all.iter().any(|r| r.name == n)),
+    };
+    record::save(work, &r)?;
+    staging.rename_to(&dir)?;
     Ok(r)
 }
 
