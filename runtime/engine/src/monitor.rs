@@ -333,20 +333,25 @@ fn start_process(engine: &Engine, r: &mut Record, io: Io) -> Result<Pid> {
         start::start(&engine.runtime_root(), &r.id)?;
         Ok(created.pid)
     })();
+    // A record that cannot be saved (the container was removed meanwhile) takes the started
+    // container down with it: nothing may run that no record shows.
+    let attempt = attempt.and_then(|pid| {
+        let created = (r.state.clone(), r.hull_monitor);
+        r.state = record::State {
+            status: "running".into(),
+            running: true,
+            pid: pid.as_raw(),
+            started_at: now_rfc3339(),
+            ..Default::default()
+        };
+        let me = std::process::id() as i32;
+        r.hull_monitor = hull_oci::state::process_start_time(me).map(|s| (me, s));
+        engine.save(r).map(|()| pid).inspect_err(|_| {
+            (r.state, r.hull_monitor) = created;
+        })
+    });
     match attempt {
-        Ok(pid) => {
-            r.state = record::State {
-                status: "running".into(),
-                running: true,
-                pid: pid.as_raw(),
-                started_at: now_rfc3339(),
-                ..Default::default()
-            };
-            let me = std::process::id() as i32;
-            r.hull_monitor = hull_oci::state::process_start_time(me).map(|s| (me, s));
-            engine.save(r)?;
-            Ok(pid)
-        }
+        Ok(pid) => Ok(pid),
         Err(e) => {
             let _ = delete::delete(&engine.runtime_root(), &r.id, true);
             if let Ok(n) = engine.networks() {

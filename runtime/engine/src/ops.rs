@@ -37,10 +37,15 @@ pub fn kill(engine: &Engine, r: &Record, signal: Signal) -> Result<()> {
 }
 
 /// Wait for the monitor to record the end (or for the init to vanish if the monitor is gone).
+/// A container removed meanwhile (by its monitor, for `--rm`) has stopped.
 fn wait_stopped(engine: &Engine, id: &str, timeout: Duration) -> Result<bool> {
     let deadline = Instant::now() + timeout;
     loop {
-        let r = engine.refresh(super::record::load(&engine.container_dir(id))?);
+        let r = match super::record::load(&engine.container_dir(id)) {
+            Ok(r) => engine.refresh(r),
+            Err(_) if !engine.container_dir(id).exists() => return Ok(true),
+            Err(e) => return Err(e),
+        };
         if !r.state.running {
             return Ok(true);
         }
