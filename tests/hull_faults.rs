@@ -138,6 +138,32 @@ fn garbage(h: &Hull, token: &str) -> Vec<String> {
     g
 }
 
+/// What a killed command left, seen without running `hull` (which would clean it): work in
+/// flight, runtime states and mounts of no container directory, RUN step processes.
+fn left_by_kill(h: &Hull, token: &str) -> Vec<String> {
+    let containers = entries(&h.root().join("containers"));
+    let mut g = staging_entries(h.root());
+    for id in entries(&h.root().join("runtime")) {
+        if !containers.contains(&id) {
+            g.push(format!("runtime/{id}"));
+        }
+    }
+    for m in h.mounts() {
+        let owner = m
+            .strip_prefix(h.root().join("containers"))
+            .ok()
+            .and_then(|rel| rel.components().next())
+            .map(|c| c.as_os_str().to_string_lossy().into_owned());
+        if !owner.is_some_and(|o| containers.contains(&o)) {
+            g.push(format!("mount {}", m.display()));
+        }
+    }
+    for pid in processes_with(token) {
+        g.push(format!("RUN step process {pid}"));
+    }
+    g
+}
+
 /// `hull ARGS…` started and SIGKILLed after `delay`; whether it was still running then.
 fn kill_after(h: &Hull, args: &[&str], delay: Duration) -> bool {
     let mut bg = h.spawn(args);
@@ -204,6 +230,8 @@ struct Figures {
     command: String,
     rounds: usize,
     killed: usize,
+    /// Rounds after which the kill had left something (before the next command ran).
+    left_by_kill: usize,
     /// The most `ps -a` runs any round needed before nothing was left.
     commands_needed: usize,
     left: Vec<(usize, Vec<String>)>,
@@ -233,16 +261,22 @@ fn kill_rounds(
     mut before_each: impl FnMut(),
 ) -> Figures {
     let token = token(h);
-    before_each();
-    let t0 = Instant::now();
-    let out = h.cmd(args);
-    let full = t0.elapsed();
-    assert!(out.status.success(), "hull {args:?}: {}", describe(&out));
-    remove_all(h);
+    // Kill delays span the command's whole run, timed after a first run (which may make the
+    // busybox image).
+    let mut full = Duration::ZERO;
+    for _ in 0..2 {
+        before_each();
+        let t0 = Instant::now();
+        let out = h.cmd(args);
+        full = t0.elapsed();
+        assert!(out.status.success(), "hull {args:?}: {}", describe(&out));
+        remove_all(h);
+    }
     let mut f = Figures {
         command: command.to_string(),
         rounds: rounds(),
         killed: 0,
+        left_by_kill: 0,
         commands_needed: 0,
         left: Vec::new(),
     };
@@ -253,7 +287,20 @@ fn kill_rounds(
             f.killed += 1;
         }
         remember_runtime_ids(h);
-        let (n, left) = settle(h, &token);
+        if !left_by_kill(h, &token).is_empty() {
+            f.left_by_kill += 1;
+        }
+        // A RUN step dies with its build, before any other command runs.
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while !processes_with(&token).is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let outlived: Vec<String> = processes_with(&token)
+            .iter()
+            .map(|pid| format!("RUN step process {pid} outlived its build by 3 s"))
+            .collect();
+        let (n, mut left) = settle(h, &token);
+        left.extend(outlived);
         f.commands_needed = f.commands_needed.max(n);
         if !left.is_empty() {
             f.left.push((round, left));
@@ -265,15 +312,16 @@ fn kill_rounds(
 
 fn report(all: &[Figures]) -> String {
     let mut s = format!(
-        "{:<8} {:>6} {:>7} {:>14} {:>10}\n",
-        "command", "rounds", "killed", "ps -a needed", "leftovers"
+        "{:<8} {:>6} {:>7} {:>14} {:>13} {:>22}\n",
+        "command", "rounds", "killed", "left by kill", "ps -a needed", "left after next command"
     );
     for f in all {
         s.push_str(&format!(
-            "{:<8} {:>6} {:>7} {:>14} {:>10}\n",
+            "{:<8} {:>6} {:>7} {:>14} {:>13} {:>22}\n",
             f.command,
             f.rounds,
             f.killed,
+            f.left_by_kill,
             f.commands_needed,
             f.left.len()
         ));
