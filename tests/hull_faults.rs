@@ -628,6 +628,35 @@ fn run_with_an_empty_exec_form() {
     assert_eq!(h.mounts(), Vec::<std::path::PathBuf>::new());
 }
 
+/// Input that made hull panic (exit 101, the container left half made): a memory limit so
+/// large that twice it overflows.
+#[test]
+fn a_huge_memory_limit_is_not_a_panic() {
+    let h = Hull::new();
+    let huge = "9223372036854775807";
+    let runs: [&[&str]; 2] = [
+        &["run", "--rm", "-m", huge, "busybox", "true"],
+        &[
+            "run",
+            "--rm",
+            "-m",
+            "16m",
+            "--memory-swap",
+            huge,
+            "busybox",
+            "true",
+        ],
+    ];
+    for args in runs {
+        let out = h.cmd(args);
+        assert!(
+            code(out.status) != 101 && !stderr(&out).contains("panicked"),
+            "hull {args:?}: {}",
+            describe(&out)
+        );
+    }
+}
+
 /// One layer: a tar with `layer<i>` holding `i`, plus (for the first) busybox and its links.
 fn layer_tar(i: usize) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());

@@ -177,7 +177,7 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
             memory: a.memory.unwrap_or(0),
             memory_swap: a
                 .memory_swap
-                .unwrap_or(a.memory.map(|m| m * 2).unwrap_or(0)),
+                .unwrap_or(a.memory.map(|m| m.saturating_mul(2)).unwrap_or(0)),
             nano_cpus: a.nano_cpus.unwrap_or(0),
             pids_limit: a.pids_limit.unwrap_or(0),
             binds: a
