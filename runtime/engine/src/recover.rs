@@ -87,3 +87,52 @@ fn names_in(dir: &Path) -> BTreeSet<String> {
         })
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tag naming this process with another start time: a process that has ended.
+    fn dead_tag() -> String {
+        let me = std::process::id() as i32;
+        format!("{me}.{}", owner::start_time(me).unwrap() + 1)
+    }
+
+    #[test]
+    fn opening_removes_work_of_ended_processes_and_states_of_no_container() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let engine = Engine::open(root).unwrap();
+        let id = |c: char| c.to_string().repeat(64);
+        let dead = dead_tag();
+        let live = owner::tag();
+        let work = root.join(scratch::DIR);
+        let entries = [
+            (format!("new-{dead}-{}", id('1')), false),
+            (format!("rm-{dead}-{}", id('2')), false),
+            (format!("copy-{dead}-0123456789ab"), false),
+            (format!("build-{dead}-{}", id('3')), false),
+            (format!("new-{live}-{}", id('4')), true),
+            (format!("build-{live}-{}", id('5')), true),
+        ];
+        for (e, _) in &entries {
+            std::fs::create_dir_all(work.join(e).join("upper")).unwrap();
+        }
+        std::fs::write(work.join(format!("file-{dead}-0123456789ab")), "{}").unwrap();
+        // Runtime states: of a container (kept), of the live RUN step (kept), of the dead RUN
+        // step and of nothing (removed); a cache that is no state (kept).
+        std::fs::create_dir_all(engine.container_dir(&id('6'))).unwrap();
+        for state in [id('6'), id('5'), id('3'), id('7'), "@seccomp-cache".into()] {
+            std::fs::create_dir_all(engine.runtime_root().join(state)).unwrap();
+        }
+        drop(engine);
+        let engine = Engine::open(root).unwrap();
+        for (e, kept) in &entries {
+            assert_eq!(work.join(e).exists(), *kept, "{e}");
+        }
+        assert!(!work.join(format!("file-{dead}-0123456789ab")).exists());
+        let states = names_in(&engine.runtime_root());
+        let want: BTreeSet<String> = [id('6'), id('5'), "@seccomp-cache".into()].into();
+        assert_eq!(states, want);
+    }
+}
