@@ -583,7 +583,7 @@ fn generated_names_are_unique_and_docker_style() {
 #[test]
 fn stop_of_a_rm_container_prints_its_name() {
     let h = Hull::new();
-    for round in 0..8 {
+    for round in 0..12 {
         let name = format!("gone{round}");
         h.detach(
             &name,
