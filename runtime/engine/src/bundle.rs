@@ -163,7 +163,7 @@ pub fn config(b: &BundleInputs) -> Result<Value> {
     let hc = &r.host_config;
     if hc.memory > 0 {
         resources["memory"] = json!({"limit": hc.memory});
-        if hc.memory_swap != 0 && hc.memory_swap != hc.memory * 2 {
+        if hc.memory_swap != 0 && hc.memory_swap != hc.memory.saturating_mul(2) {
             resources["memory"]["swap"] = json!(hc.memory_swap);
         }
     }

@@ -35,7 +35,7 @@ pub enum EngineError {
     DidNotStop(String),
     #[error("you cannot remove a running container {0}: stop the container before attempting removal or force remove")]
     RemoveRunning(String),
-    #[error("the container name \"/{name}\" is already in use by container {id:?}: remove (or rename) that container to reuse the name")]
+    #[error("Conflict. The container name \"/{name}\" is already in use by container \"{id}\". You have to remove (or rename) that container to be able to reuse that name.")]
     NameInUse { name: String, id: String },
     #[error("invalid container name {0:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
     InvalidName(String),

@@ -17,7 +17,8 @@ use nix::unistd::{ForkResult, Pid};
 use super::error::{EngineError, Result};
 use super::network::{self, ConnectRequest, NetworkMode};
 use super::record::{self, GraphData, GraphDriver, MountPoint, Record};
-use super::{bundle, cmdline, overlay, units, volume, Engine, RunArgs};
+use super::scratch::Scratch;
+use super::{bundle, cmdline, names, overlay, units, volume, Engine, RunArgs};
 use hull_oci::container::{create, delete, start};
 use hull_oci::host::{self, Chan};
 use hull_oci::state::now_rfc3339;
@@ -35,7 +36,6 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
     if let Some(s) = &a.stop_signal {
         hull_oci::signal::parse(s).map_err(|_| EngineError::InvalidSignal(s.clone()))?;
     }
-    let all = engine.list()?;
     let mode_text = a.network.clone().unwrap_or_else(super::default_network);
     let mode = NetworkMode::parse(&mode_text)?;
     let mut publish = a.publish.clone();
@@ -85,19 +85,11 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
             });
     }
     let id = super::new_id();
-    let name = match &a.name {
-        Some(n) => {
-            super::validate_name(n)?;
-            if let Some(other) = all.iter().find(|r| &r.name == n) {
-                return Err(EngineError::NameInUse {
-                    name: n.clone(),
-                    id: other.id.clone(),
-                });
-            }
-            n.clone()
-        }
-        None => super::new_name(&id),
-    };
+    if let Some(n) = &a.name {
+        super::validate_name(n)?;
+    }
+    // The name is checked (or made up) when the container appears, under the records lock.
+    let name = a.name.clone().unwrap_or_default();
     let hostname = a.hostname.clone().unwrap_or_else(|| id[..12].to_string());
     let mut env: Vec<String> = cfg.env().clone().unwrap_or_default();
     if !env.iter().any(|e| e.starts_with("PATH=")) {
@@ -179,7 +171,7 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
             memory: a.memory.unwrap_or(0),
             memory_swap: a
                 .memory_swap
-                .unwrap_or(a.memory.map(|m| m * 2).unwrap_or(0)),
+                .unwrap_or(a.memory.map(|m| m.saturating_mul(2)).unwrap_or(0)),
             nano_cpus: a.nano_cpus.unwrap_or(0),
             pids_limit: a.pids_limit.unwrap_or(0),
             binds: a
@@ -225,26 +217,33 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
         log_path: dir.join("container.log").display().to_string(),
         hull_monitor: None,
     };
-    std::fs::create_dir_all(&dir).map_err(|e| EngineError::Io {
-        action: "create",
-        path: dir.clone(),
-        source: e,
-    })?;
-    let result = (|| {
-        dirs.create()?;
-        write_file(&dir.join("hostname"), &format!("{hostname}\n"))?;
-        // Docker's lines for a container without an address; joining a bridge network adds
-        // the container's own line.
-        write_file(&dir.join("hosts"), network::hosts::LOCALHOST)?;
-        write_file(&dir.join("container.log"), "")?;
-        write_file(&dir.join("resolv.conf"), &network::resolv_conf())?;
-        make_volumes_and_save(engine, &r)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&dir);
-        return Err(e);
-    }
-    r.state.status = "created".into();
+    // Made complete under tmp/, then renamed into containers/: a command killed half-way
+    // leaves work that the next one removes, never a container without its record.
+    let staging = Scratch::create(&engine.root, "new", &id)?;
+    let work = staging.path();
+    overlay::Dirs::of(work).create()?;
+    write_file(&work.join("hostname"), &format!("{hostname}\n"))?;
+    // Docker's lines for a container without an address; joining a bridge network adds the
+    // container's own line.
+    write_file(&work.join("hosts"), network::hosts::LOCALHOST)?;
+    write_file(&work.join("container.log"), "")?;
+    write_file(&work.join("resolv.conf"), &network::resolv_conf())?;
+    let _lock = engine.lock()?;
+    let all = engine.list()?;
+    r.name = match &a.name {
+        Some(n) => {
+            if let Some(other) = all.iter().find(|r| &r.name == n) {
+                return Err(EngineError::NameInUse {
+                    name: n.clone(),
+                    id: other.id.clone(),
+                });
+            }
+            n.clone()
+        }
+        None => names::generate(&id[..12], |n| all.iter().any(|r| r.name == n)),
+    };
+    record::save(work, &r)?;
+    with_volumes(engine, &r, || staging.rename_to(&dir))?;
     Ok(r)
 }
 
@@ -321,13 +320,13 @@ fn plan_mounts(
 /// Config.Volumes: path → `{}`.
 type ConfigVolumes = BTreeMap<String, serde_json::Value>;
 
-/// Makes the volumes the container mounts that do not exist yet and saves its record, under
-/// the volumes' lock, so that a `volume rm` never removes a volume between the two; on a
-/// failure the volumes made here are removed again.
-fn make_volumes_and_save(engine: &Engine, r: &Record) -> Result<()> {
+/// Makes the volumes the container mounts that do not exist yet, then `appear` (which makes
+/// the container appear), under the volumes' lock, so that a `volume rm` never removes a
+/// volume between the two; on a failure the volumes made here are removed again.
+fn with_volumes(engine: &Engine, r: &Record, appear: impl FnOnce() -> Result<()>) -> Result<()> {
     let names: Vec<&str> = r.volume_names().collect();
     if names.is_empty() {
-        return engine.save(r);
+        return appear();
     }
     let vols = engine.volumes();
     let lock = vols.lock()?;
@@ -338,7 +337,7 @@ fn make_volumes_and_save(engine: &Engine, r: &Record) -> Result<()> {
                 made.push(*n);
             }
         }
-        engine.save(r)
+        appear()
     })();
     if result.is_err() {
         for n in made {
@@ -399,9 +398,9 @@ fn start_process(engine: &Engine, r: &mut Record, io: Io) -> Result<Pid> {
     let dirs = overlay::Dirs::of(&dir);
     let attempt = (|| -> Result<Pid> {
         let image = engine.store.resolve(&r.image)?;
-        let mut layers = engine.store.layer_dirs(&image)?;
+        let mut layers = engine.store.layer_links(&image)?;
         layers.push(overlay::init_layer(&dir)?);
-        overlay::mount(&layers, &dirs)?;
+        overlay::mount(&engine.root, &layers, &dirs)?;
         // As Docker at each start: an empty volume is filled from the image, unless nocopy;
         // under the volumes' lock, so two containers starting on one volume fill it once.
         if r.volume_names().next().is_some() {
@@ -472,20 +471,25 @@ fn start_process(engine: &Engine, r: &mut Record, io: Io) -> Result<Pid> {
         start::start(&engine.runtime_root(), &r.id)?;
         Ok(created.pid)
     })();
+    // A record that cannot be saved (the container was removed meanwhile) takes the started
+    // container down with it: nothing may run that no record shows.
+    let attempt = attempt.and_then(|pid| {
+        let created = (r.state.clone(), r.hull_monitor);
+        r.state = record::State {
+            status: "running".into(),
+            running: true,
+            pid: pid.as_raw(),
+            started_at: now_rfc3339(),
+            ..Default::default()
+        };
+        let me = std::process::id() as i32;
+        r.hull_monitor = hull_oci::state::process_start_time(me).map(|s| (me, s));
+        engine.save(r).map(|()| pid).inspect_err(|_| {
+            (r.state, r.hull_monitor) = created;
+        })
+    });
     match attempt {
-        Ok(pid) => {
-            r.state = record::State {
-                status: "running".into(),
-                running: true,
-                pid: pid.as_raw(),
-                started_at: now_rfc3339(),
-                ..Default::default()
-            };
-            let me = std::process::id() as i32;
-            r.hull_monitor = hull_oci::state::process_start_time(me).map(|s| (me, s));
-            engine.save(r)?;
-            Ok(pid)
-        }
+        Ok(pid) => Ok(pid),
         Err(e) => {
             let _ = delete::delete(&engine.runtime_root(), &r.id, true);
             if let Ok(n) = engine.networks() {

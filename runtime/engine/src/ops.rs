@@ -8,6 +8,7 @@ use nix::sys::signal::Signal;
 
 use super::error::{EngineError, Result};
 use super::record::Record;
+use super::scratch::Scratch;
 use super::{overlay, Engine};
 
 fn not_running(r: &Record) -> EngineError {
@@ -36,10 +37,15 @@ pub fn kill(engine: &Engine, r: &Record, signal: Signal) -> Result<()> {
 }
 
 /// Wait for the monitor to record the end (or for the init to vanish if the monitor is gone).
+/// A container removed meanwhile (by its monitor, for `--rm`) has stopped.
 fn wait_stopped(engine: &Engine, id: &str, timeout: Duration) -> Result<bool> {
     let deadline = Instant::now().checked_add(timeout);
     loop {
-        let r = engine.refresh(super::record::load(&engine.container_dir(id))?);
+        let r = match super::record::load(&engine.container_dir(id)) {
+            Ok(r) => engine.refresh(r),
+            Err(_) if !engine.container_dir(id).exists() => return Ok(true),
+            Err(e) => return Err(e),
+        };
         if !r.state.running {
             return Ok(true);
         }
@@ -94,20 +100,23 @@ pub fn remove_with_volumes(engine: &Engine, r: &Record) -> Result<()> {
 }
 
 /// Everything a container owns, whatever state a crash left it in: runtime state (and with it
-/// the cgroup and any process), the overlay mount, the directory.
+/// the cgroup and any process), the overlay mount, the directory. The directory leaves
+/// `containers/` in one rename under the records lock, so a removal killed half-way leaves
+/// either the container (for `rm -f` again) or work under `tmp/` that the next command
+/// removes; and of two removals at once (`rm -f` and the monitor of a `--rm` container) one
+/// does it and the other finds nothing left to do.
 pub fn remove_dirs(engine: &Engine, r: &Record) -> Result<()> {
     let _ = hull_oci::container::delete::delete(&engine.runtime_root(), &r.id, true);
     engine.networks()?.disconnect(&r.id)?;
     let dir = engine.container_dir(&r.id);
     overlay::unmount(&overlay::Dirs::of(&dir).merged)?;
-    match std::fs::remove_dir_all(&dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(EngineError::Io {
-            action: "remove",
-            path: dir,
-            source: e,
-        }),
+    let claimed = {
+        let _lock = engine.lock()?;
+        Scratch::claim(&engine.root, "rm", &r.id, &dir)?
+    };
+    match claimed {
+        Some(gone) => gone.remove(),
+        None => Ok(()),
     }
 }
 

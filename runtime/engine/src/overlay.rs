@@ -72,7 +72,10 @@ pub fn lowerdir_option(bottom_first: &[PathBuf]) -> String {
         .join(":")
 }
 
-pub fn mount(lower_bottom_first: &[PathBuf], dirs: &Dirs) -> Result<()> {
+/// Mounts the overlay of `lower_bottom_first` (layer links from `Store::layer_links`, relative
+/// to `root`, and the container's init layer) with `dirs`. Every path below `root` reaches the
+/// kernel relative to it, so that the options of a deep image fit in the page the kernel takes.
+pub fn mount(root: &Path, lower_bottom_first: &[PathBuf], dirs: &Dirs) -> Result<()> {
     if is_mounted(&dirs.merged) {
         return Ok(());
     }
@@ -80,10 +83,13 @@ pub fn mount(lower_bottom_first: &[PathBuf], dirs: &Dirs) -> Result<()> {
         // An image without layers (FROM scratch and nothing added): the upper dir alone.
         return hull_oci::host::bind_mount(&dirs.upper, &dirs.merged).map_err(EngineError::from);
     }
-    hull_oci::host::mount_overlay(
-        &lowerdir_option(lower_bottom_first),
-        &dirs.upper,
-        &dirs.work,
+    let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).to_path_buf();
+    let lowers: Vec<PathBuf> = lower_bottom_first.iter().map(|p| rel(p)).collect();
+    hull_oci::host::mount_overlay_in(
+        root,
+        &lowerdir_option(&lowers),
+        &rel(&dirs.upper),
+        &rel(&dirs.work),
         &dirs.merged,
     )
     .map_err(EngineError::from)

@@ -1,6 +1,11 @@
 //! A container as the engine remembers it, in Docker's shape (so `inspect` prints it as is).
 //! Records are written to a temporary file and renamed: a `hull` killed mid-write leaves the
 //! old record or the new one, never half of one.
+//!
+//! The set of containers and their names change only under the records lock ([`lock`]): a
+//! container appears (its directory renamed into `containers/`, its name checked and taken)
+//! and disappears (its directory renamed away) while holding it, so two commands never give
+//! one name twice nor both remove the same container.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -217,6 +222,38 @@ impl Record {
 }
 
 pub const RECORD_FILE: &str = "config.v2.json";
+
+/// The lock file of the records lock, `HULL_ROOT/containers.lock`.
+pub const LOCK_FILE: &str = "containers.lock";
+
+/// The records lock, held until dropped (or the process ends: the kernel drops an flock with
+/// its last descriptor, so a killed command never leaves it held).
+pub struct Lock {
+    _file: nix::fcntl::Flock<std::fs::File>,
+}
+
+/// Takes the records lock of the store at `root`, waiting for another command to release it.
+pub fn lock(root: &Path) -> Result<Lock> {
+    let path = root.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| EngineError::Io {
+            action: "open the records lock",
+            path: path.clone(),
+            source: e,
+        })?;
+    let file = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive).map_err(
+        |(_, errno)| EngineError::Io {
+            action: "lock the container records with",
+            path,
+            source: errno.into(),
+        },
+    )?;
+    Ok(Lock { _file: file })
+}
 
 pub fn save(dir: &Path, record: &Record) -> Result<()> {
     let json = serde_json::to_vec_pretty(record).expect("a record always serializes");

@@ -169,6 +169,7 @@ impl Store {
         if !dir.exists() {
             return Ok(());
         }
+        self.remove_links(diff_id)?;
         let trash = self.layers_dir().join(temp_name(".trash"));
         fs::rename(&dir, &trash).map_err(io_at("moving away the layer directory", &dir))?;
         fs::remove_dir_all(&trash).map_err(io_at("removing the layer directory", &trash))

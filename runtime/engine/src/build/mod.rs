@@ -6,6 +6,7 @@
 pub mod context;
 pub mod copy;
 pub mod dockerfile;
+mod guard;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -16,7 +17,8 @@ use sha2::{Digest, Sha256};
 
 use super::error::{EngineError, Result};
 use super::record::{self, Record};
-use super::{bundle, overlay, Engine};
+use super::scratch::{self, Scratch};
+use super::{bundle, cmdline, overlay, Engine};
 use context::{Context, Node};
 use dockerfile::{Instruction, Line};
 use hull_image::ImageInfo;
@@ -244,27 +246,29 @@ pub fn build(engine: &Engine, a: &BuildArgs, out: &mut dyn Write) -> Result<Imag
                         env.push(format!("{k}={v}"));
                     }
                 }
-                let upper = run_step(engine, base.as_ref(), &config, env, form.argv(), line, out)?;
-                let img = engine.store.commit(
+                // `RUN []` runs what the image would run, as Docker's builder does.
+                let argv = match form.argv() {
+                    argv if argv.is_empty() => cmdline::resolve(
+                        &config.entrypoint().clone().unwrap_or_default(),
+                        &config.cmd().clone().unwrap_or_default(),
+                        None,
+                        &[],
+                    )
+                    .map_err(|e| fail(line, e))?,
+                    argv => argv,
+                };
+                let step = run_step(engine, base.as_ref(), &config, env, argv, line, out)?;
+                engine.store.commit(
                     base.as_ref(),
-                    Some(&upper.path().join("upper")),
+                    Some(&step.path().join("upper")),
                     config.clone(),
                     &created_by,
-                );
-                let _ = cleanup_step(upper.path());
-                img?
+                )?
             }
             Instruction::Copy {
                 srcs, dest, chown, ..
             } => {
-                let layer = tempfile::Builder::new()
-                    .prefix("copy-")
-                    .tempdir_in(&engine.root)
-                    .map_err(|e| EngineError::Io {
-                        action: "create temp dir in",
-                        path: engine.root.clone(),
-                        source: e,
-                    })?;
+                let layer = Scratch::create(&engine.root, "copy", &super::new_id()[..12])?;
                 let workdir = config.working_dir().clone().unwrap_or_else(|| "/".into());
                 let dest = sub(dest);
                 let args = copy::CopyArgs {
@@ -421,7 +425,8 @@ fn apply_metadata(
 }
 
 /// Run one RUN instruction in a throwaway container over the current image; returns its
-/// directory (holding `upper`, what the command changed).
+/// directory under `tmp/` (holding `upper`, what the command changed), removed when dropped.
+/// A guard process takes the container down should the build be killed meanwhile.
 fn run_step(
     engine: &Engine,
     base: Option<&ImageInfo>,
@@ -430,26 +435,17 @@ fn run_step(
     argv: Vec<String>,
     line: &Line,
     out: &mut dyn Write,
-) -> Result<tempfile::TempDir> {
-    let dir = tempfile::Builder::new()
-        .prefix("build-")
-        .tempdir_in(engine.root.join("containers"))
-        .map_err(|e| EngineError::Io {
-            action: "create temp dir in",
-            path: engine.root.join("containers"),
-            source: e,
-        })?;
-    let id = dir
-        .path()
-        .file_name()
-        .map(|n| n.to_string_lossy().replace(['-', '_'], ""))
-        .unwrap_or_default()
-        .to_lowercase();
-    let id = format!("{id:0<12}");
+) -> Result<Scratch> {
+    let Some((program, args)) = argv.split_first() else {
+        return Err(fail(line, cmdline::NoCommand));
+    };
+    let id = super::new_id();
+    let dir = Scratch::create(&engine.root, "build", &id)?;
+    let _guard = guard::StepGuard::spawn(&engine.root, &id, dir.path())?;
     let dirs = overlay::Dirs::of(dir.path());
     dirs.create()?;
     let mut layers = match base {
-        Some(b) => engine.store.layer_dirs(b)?,
+        Some(b) => engine.store.layer_links(b)?,
         None => Vec::new(),
     };
     // Mount points for /etc/hosts and friends live in this read-only layer, so they never
@@ -457,7 +453,7 @@ fn run_step(
     layers.push(overlay::init_layer(dir.path())?);
     let _ = out.flush();
     let result = (|| -> Result<i32> {
-        overlay::mount(&layers, &dirs)?;
+        overlay::mount(&engine.root, &layers, &dirs)?;
         let files = [
             ("hostname", "hull-build\n".to_string()),
             ("hosts", super::network::hosts::LOCALHOST.to_string()),
@@ -498,8 +494,8 @@ fn run_step(
         mounts.sort_by_key(|m| Path::new(&m.destination).components().count());
         let r = Record {
             id: id.clone(),
-            path: argv[0].clone(),
-            args: argv[1..].to_vec(),
+            path: program.clone(),
+            args: args.to_vec(),
             mounts,
             config: record::Config {
                 hostname: "hull-build".into(),
@@ -578,13 +574,13 @@ fn copy_from_image(
     let dirs = overlay::Dirs::of(dir.path());
     dirs.create()?;
     let layers = match image {
-        Some(i) => engine.store.layer_dirs(i)?,
+        Some(i) => engine.store.layer_links(i)?,
         None => Vec::new(),
     };
     std::thread::scope(|s| {
         s.spawn(|| {
             hull_oci::host::private_mount_namespace().map_err(|e| fail(line, e))?;
-            overlay::mount(&layers, &dirs).map_err(|e| fail(line, e))?;
+            overlay::mount(&engine.root, &layers, &dirs).map_err(|e| fail(line, e))?;
             let copied = Context::open_stage(&dirs.merged)
                 .map_err(copy::CopyError::from)
                 .and_then(|ctx| copy::copy_into(&ctx, args, layer));
@@ -599,10 +595,6 @@ fn copy_from_image(
             ))
         })
     })
-}
-
-fn cleanup_step(dir: &Path) -> std::io::Result<()> {
-    std::fs::remove_dir_all(dir)
 }
 
 /// A digest of what COPY would read from the sources: each entry's path, mode and content
@@ -667,7 +659,7 @@ impl Cache {
 
     fn save(&self, root: &Path) {
         if let Ok(json) = serde_json::to_vec_pretty(&self.0) {
-            let _ = hull_oci::state::write_atomic(&root.join("build-cache.json"), &json);
+            let _ = scratch::write_atomic(root, &root.join("build-cache.json"), &json);
         }
     }
 }
