@@ -104,7 +104,11 @@ fn garbage(h: &Hull, token: &str) -> Vec<String> {
             g.push(format!("containers/{e} (no record)"));
         }
     }
-    for id in entries(&h.root().join("runtime")) {
+    // Not the runtime's compiled-seccomp cache: shared by all containers, no one's state.
+    for id in entries(&h.root().join("runtime"))
+        .into_iter()
+        .filter(|e| e != "@seccomp-cache")
+    {
         h.remember(&id);
         if !is_listed(&id) {
             g.push(format!("runtime state of no container: runtime/{id}"));

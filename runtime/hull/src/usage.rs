@@ -137,6 +137,48 @@ const USAGES: &[(&str, &str, &str, &str)] = &[
         "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
     ),
     (
+        "image prune",
+        "accepts no arguments",
+        "[OPTIONS]",
+        "Remove unused images",
+    ),
+    (
+        "container prune",
+        "accepts no arguments",
+        "[OPTIONS]",
+        "Remove all stopped containers",
+    ),
+    (
+        "system df",
+        "accepts no arguments",
+        "[OPTIONS]",
+        "Show hull disk usage",
+    ),
+    (
+        "volume create",
+        "requires at most 1 argument",
+        "[OPTIONS] [VOLUME]",
+        "Create a volume",
+    ),
+    (
+        "volume inspect",
+        "requires at least 1 argument",
+        "[OPTIONS] VOLUME [VOLUME...]",
+        "Display detailed information on one or more volumes",
+    ),
+    (
+        "volume ls",
+        "accepts no arguments",
+        "[OPTIONS]",
+        "List volumes",
+    ),
+    (
+        "volume rm",
+        "requires at least 1 argument",
+        "[OPTIONS] VOLUME [VOLUME...]",
+        "Remove one or more volumes",
+    ),
+    (
         "network create",
         "requires exactly 1 argument",
         "[OPTIONS] NETWORK",

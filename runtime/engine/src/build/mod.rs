@@ -561,16 +561,9 @@ fn copy_from_image(
     layer: &Path,
     line: &Line,
 ) -> Result<std::result::Result<(), copy::CopyError>> {
-    // Only the (empty) upper and work dirs of the mount are ever on disk, among the store's
-    // temporaries.
-    let dir = tempfile::Builder::new()
-        .prefix("from-")
-        .tempdir_in(engine.store.tmp_dir())
-        .map_err(|e| EngineError::Io {
-            action: "create temp dir in",
-            path: engine.store.tmp_dir().to_path_buf(),
-            source: e,
-        })?;
+    // Only the (empty) upper and work dirs of the mount are ever on disk, in the engine's
+    // work in flight (which the next command removes if this one is killed).
+    let dir = Scratch::create(&engine.root, "from", &super::new_id()[..12])?;
     let dirs = overlay::Dirs::of(dir.path());
     dirs.create()?;
     let layers = match image {
