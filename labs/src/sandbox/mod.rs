@@ -100,7 +100,10 @@ impl Sandbox {
         }
         sandbox.info.cgroups =
             cgroup::Tree::create(&name).map_err(io_err("create the sandbox's cgroups"))?;
-        let child = spawn_holder(&sandbox.info.cgroups).map_err(io_err("start the holder"))?;
+        let park = sandbox.dir.join("tmp/cgroup-mounts");
+        std::fs::create_dir(&park).map_err(io_err(format!("create {}", park.display())))?;
+        let child =
+            spawn_holder(&sandbox.info.cgroups, &park).map_err(io_err("start the holder"))?;
         sandbox.info.holder = child.id() as i32;
         sandbox.child = Some(child);
         sandbox.info.holder_start =
@@ -365,7 +368,9 @@ impl Drop for Sandbox {
 }
 
 /// The holder: joins the cgroups, makes the namespaces, sets them up, then sleeps forever.
-fn spawn_holder(cgroups: &cgroup::Tree) -> io::Result<Child> {
+fn spawn_holder(cgroups: &cgroup::Tree, park: &Path) -> io::Result<Child> {
+    let park = CString::new(park.as_os_str().as_encoded_bytes())
+        .map_err(|_| io::Error::other("a NUL in the sandbox's path"))?;
     let procs: Vec<CString> = cgroups
         .procs_files()
         .iter()
@@ -385,7 +390,7 @@ fn spawn_holder(cgroups: &cgroup::Tree) -> io::Result<Child> {
             for p in &procs {
                 exec::write_file(p, b"0")?;
             }
-            exec::make_host(HOSTNAME)
+            exec::make_host(HOSTNAME, &park)
         });
     }
     cmd.spawn()
