@@ -87,6 +87,18 @@ pub fn list(app: &App) -> Result<u8> {
         app.style
             .dim("hull-lab start ID opens a lab in a fresh sandbox.")
     );
+    let caps = match crate::sandbox::cgroup::Limits::from_env() {
+        Ok(l) => l.describe(),
+        Err(e) => format!("unusable: {e}"),
+    };
+    println!(
+        "{}",
+        app.style.dim(&format!(
+            "Each sandbox may use {caps} (${}, ${} change it).",
+            crate::sandbox::cgroup::ENV_MEMORY,
+            crate::sandbox::cgroup::ENV_PIDS
+        ))
+    );
     Ok(0)
 }
 

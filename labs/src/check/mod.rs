@@ -168,8 +168,7 @@ fn grade_with(
     let deadline = Instant::now() + check.within().saturating_sub(age);
     let verdict = loop {
         let v = kinds::observe(sb, check);
-        if !matches!(v, Verdict::NotYet { .. }) || Instant::now() >= deadline || before_failed()
-        {
+        if !matches!(v, Verdict::NotYet { .. }) || Instant::now() >= deadline || before_failed() {
             break v;
         }
         std::thread::sleep(Duration::from_millis(150));
