@@ -256,39 +256,26 @@ pub fn verify(app: &App, ids: &[String], repeat: usize) -> Result<u8> {
     let hull = app.hull()?;
     let mut reports = Vec::new();
     for round in 1..=repeat.max(1) {
-        for s in &chosen {
-            let r = verify::verify(&hull, s);
-            if !app.json {
-                let tag = match r.verdict {
-                    Verdict::Ok => app.style.green("ok     "),
-                    Verdict::Failed => app.style.red("FAILED "),
-                    Verdict::Skipped => app.style.yellow("skipped"),
-                };
-                let rounds = if repeat > 1 {
-                    format!(" (round {round})")
-                } else {
-                    String::new()
-                };
-                let wrong: usize = r
-                    .steps
-                    .iter()
-                    .map(|st| st.wrong.iter().filter(|w| w.skipped.is_none()).count())
-                    .sum();
-                println!(
-                    "{tag} {:<12} {} steps, {wrong} wrong attempts rejected, {:.1} s{rounds}",
-                    r.id,
-                    r.steps.len(),
-                    r.seconds
-                );
-                if let Some(why) = &r.reason {
-                    println!("        {why}");
-                }
-                if r.verdict == Verdict::Failed {
-                    print!("{}", detail(app, &r));
-                }
+        // The labs at once, each in its own sandboxes: most of verifying is waiting (for a
+        // stop's timeout, a server to listen), so they overlap well. Reported as they finish.
+        let done = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for s in &chosen {
+                let (hull, done) = (&hull, &done);
+                scope.spawn(move || {
+                    let r = verify::verify(hull, s);
+                    if !app.json {
+                        print!("{}", verify_line(app, &r, repeat, round));
+                    }
+                    if let Ok(mut d) = done.lock() {
+                        d.push(r);
+                    }
+                });
             }
-            reports.push(r);
-        }
+        });
+        let mut done = done.into_inner().unwrap_or_default();
+        done.sort_by_key(|r| chosen.iter().position(|s| s.id == r.id));
+        reports.append(&mut done);
     }
     if app.json {
         app.print_json(&reports)?;
@@ -298,6 +285,38 @@ pub fn verify(app: &App, ids: &[String], repeat: usize) -> Result<u8> {
     } else {
         0
     })
+}
+
+/// One lab's verdict, and the detail of what went wrong.
+fn verify_line(app: &App, r: &verify::ScenarioReport, repeat: usize, round: usize) -> String {
+    let tag = match r.verdict {
+        Verdict::Ok => app.style.green("ok     "),
+        Verdict::Failed => app.style.red("FAILED "),
+        Verdict::Skipped => app.style.yellow("skipped"),
+    };
+    let rounds = if repeat > 1 {
+        format!(" (round {round})")
+    } else {
+        String::new()
+    };
+    let wrong: usize = r
+        .steps
+        .iter()
+        .map(|st| st.wrong.iter().filter(|w| w.skipped.is_none()).count())
+        .sum();
+    let mut out = format!(
+        "{tag} {:<12} {} steps, {wrong} wrong attempts rejected, {:.1} s{rounds}\n",
+        r.id,
+        r.steps.len(),
+        r.seconds
+    );
+    if let Some(why) = &r.reason {
+        out.push_str(&format!("        {why}\n"));
+    }
+    if r.verdict == Verdict::Failed {
+        out.push_str(&detail(app, r));
+    }
+    out
 }
 
 /// The checks and commands of the phase that went wrong.

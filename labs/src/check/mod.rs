@@ -7,7 +7,7 @@ mod answer;
 mod kinds;
 pub mod observe;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
@@ -97,20 +97,28 @@ pub fn step_status(results: &[CheckResult]) -> StepStatus {
 /// yet true, the later ones stop retrying and report what they see.
 pub fn grade_step(sb: &Sandbox, step: &Step) -> Vec<CheckResult> {
     let still_since = last_change(sb);
-    let failed: Vec<AtomicBool> = step.checks.iter().map(|_| AtomicBool::new(false)).collect();
+    // Per check: 0 while it runs, PASSED or FAILED once settled.
+    let state: Vec<AtomicU8> = step.checks.iter().map(|_| AtomicU8::new(0)).collect();
     std::thread::scope(|scope| {
         let running: Vec<_> = step
             .checks
             .iter()
             .enumerate()
             .map(|(k, check)| {
-                let failed = &failed;
+                let state = &state;
                 scope.spawn(move || {
-                    let before_failed = || failed[..k].iter().any(|f| f.load(Ordering::SeqCst));
-                    let r = grade_with(sb, check, still_since, &before_failed);
-                    if !r.outcome.passed() {
-                        failed[k].store(true, Ordering::SeqCst);
-                    }
+                    let before = &state[..k];
+                    let before_failed =
+                        || before.iter().any(|f| f.load(Ordering::SeqCst) == FAILED);
+                    // A command may start containers (a probe): it waits for the checks it
+                    // depends on, and is not run at all when one of them failed.
+                    let r = if matches!(check, Check::Command(_)) && !settled_passing(before) {
+                        not_tried(check)
+                    } else {
+                        grade_with(sb, check, still_since, &before_failed)
+                    };
+                    let done = if r.outcome.passed() { PASSED } else { FAILED };
+                    state[k].store(done, Ordering::SeqCst);
                     r
                 })
             })
@@ -128,6 +136,37 @@ pub fn grade_step(sb: &Sandbox, step: &Step) -> Vec<CheckResult> {
             })
             .collect()
     })
+}
+
+const PASSED: u8 = 1;
+const FAILED: u8 = 2;
+
+/// Waits until every check in `before` has settled; whether all of them passed.
+fn settled_passing(before: &[AtomicU8]) -> bool {
+    loop {
+        let states: Vec<u8> = before.iter().map(|s| s.load(Ordering::SeqCst)).collect();
+        if states.contains(&FAILED) {
+            return false;
+        }
+        if states.iter().all(|s| *s == PASSED) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn not_tried(check: &Check) -> CheckResult {
+    CheckResult {
+        check: kinds::describe(check),
+        outcome: Outcome::NotYet {
+            expected: kinds::describe(check),
+            seen: "not tried yet: the checks above must pass first".into(),
+            look: check
+                .look()
+                .map(str::to_owned)
+                .unwrap_or_else(|| kinds::default_look(check)),
+        },
+    }
 }
 
 /// When the sandbox's containers last changed (a record written, a container made or
