@@ -7,6 +7,7 @@ pub mod app;
 pub mod check;
 pub mod load;
 pub mod locate;
+pub mod markdown;
 pub mod parse;
 pub mod progress;
 pub mod runner;
