@@ -207,7 +207,14 @@ fn grade_with(
     let deadline = Instant::now() + check.within().saturating_sub(age);
     let verdict = loop {
         let v = kinds::observe(sb, check);
-        if !matches!(v, Verdict::NotYet { .. }) || Instant::now() >= deadline || before_failed() {
+        // A container that does not exist will not appear by itself: not waited for.
+        let absent =
+            matches!(&v, Verdict::NotYet { seen, .. } if seen == observe::NO_SUCH_CONTAINER);
+        if !matches!(v, Verdict::NotYet { .. })
+            || absent
+            || Instant::now() >= deadline
+            || before_failed()
+        {
             break v;
         }
         std::thread::sleep(Duration::from_millis(150));
