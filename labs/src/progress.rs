@@ -35,6 +35,12 @@ pub struct LabProgress {
     /// The step being worked on (`goto` may go back to a passed one).
     #[serde(default)]
     pub at: Option<String>,
+    /// When the lab was first opened (seconds since the epoch), for the recap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<u64>,
+    /// The first answers written for prediction steps, by `STEP/FILE`: kept once seen.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub predictions: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -140,7 +140,7 @@ fn a_broken_scenario_directory_is_one_clear_line() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.contains("answer-escapes.yaml:22: step \"second\": checks[0].file"),
+        err.contains("answer-escapes.yaml:24: step \"second\": checks[0].file"),
         "{err}"
     );
 }

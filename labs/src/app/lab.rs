@@ -55,10 +55,10 @@ fn open(app: &App, s: &Scenario, at: usize, keep: bool) -> Result<u8> {
     let mut p = app.load_progress()?;
     close_active(app, &mut p)?;
     let hull = app.hull()?;
-    let note = if at == 0 {
-        String::new()
-    } else {
-        format!(", replaying the solutions of steps 1-{at}")
+    let note = match at {
+        0 => String::new(),
+        1 => ", replaying the solution of step 1".to_owned(),
+        n => format!(", replaying the solutions of steps 1-{n}"),
     };
     eprintln!(
         "{}",
@@ -73,6 +73,9 @@ fn open(app: &App, s: &Scenario, at: usize, keep: bool) -> Result<u8> {
         sandbox: sb.dir().to_path_buf(),
     });
     p.lab_mut(&s.id).at = Some(s.steps[at].id.clone());
+    p.lab_mut(&s.id)
+        .started
+        .get_or_insert_with(super::recap::now);
     app.save_progress(&p)?;
     write_prompt(&sb, s, Some(at));
     println!("{}", ui::task(app.style, s, at));
@@ -164,6 +167,10 @@ pub fn check(app: &App, all: bool) -> Result<u8> {
         );
         return Ok(0);
     };
+    // A prediction is the first answer written, kept before the checks reveal anything.
+    if super::recap::keep_predictions(&mut p, &sb, s, i) {
+        app.save_progress(&p)?;
+    }
     let r = grade(&sb, s, i);
     let next = if r.status == StepStatus::Pass {
         p.lab_mut(&s.id).advance(s, i);
@@ -178,13 +185,22 @@ pub fn check(app: &App, all: bool) -> Result<u8> {
         app.print_json(&r)?;
     } else {
         print!("{}", ui::step_report(app.style, &r));
+        if r.status == StepStatus::Pass {
+            print!("{}", ui::debrief(app.style, s, i));
+        }
         match next {
             Some(n) => println!("\n{}", ui::task(app.style, s, n)),
-            None if r.status == StepStatus::Pass => println!(
-                "\n{} You finished {}. The shell stays open until you `exit`.",
-                app.style.green("★"),
-                s.title
-            ),
+            None if r.status == StepStatus::Pass => {
+                print!(
+                    "{}",
+                    super::recap::recap_in(app.style, s, &p.lab(&s.id), &sb)
+                );
+                println!(
+                    "\n{} You finished {}. The shell stays open until you `exit`.",
+                    app.style.green("★"),
+                    s.title
+                );
+            }
             None => {}
         }
     }

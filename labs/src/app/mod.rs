@@ -3,6 +3,7 @@
 
 mod info;
 mod lab;
+pub mod recap;
 mod shell;
 mod watch;
 

@@ -117,7 +117,7 @@ fn join_words(parts: &[String]) -> String {
 
 /// `32 MiB (33554432 bytes)`
 pub fn bytes_words(b: u64) -> String {
-    if b >= 1 << 20 && b % (1 << 20) == 0 {
+    if b >= 1 << 20 && b.is_multiple_of(1 << 20) {
         format!("{} MiB ({b} bytes)", b >> 20)
     } else {
         format!("{b} bytes")

@@ -171,7 +171,7 @@ fn not_tried(check: &Check) -> CheckResult {
 
 /// When the sandbox's containers last changed (a record written, a container made or
 /// removed): `hull`'s store, as the kernel's mtimes tell it. `None` when there are none.
-fn last_change(sb: &Sandbox) -> Option<SystemTime> {
+pub fn last_change(sb: &Sandbox) -> Option<SystemTime> {
     let dir = sb.hull_root().join("containers");
     let mut newest = std::fs::metadata(&dir).and_then(|m| m.modified()).ok()?;
     for entry in std::fs::read_dir(&dir).ok()?.flatten() {

@@ -172,7 +172,7 @@ impl Limits {
     /// `768 MiB of memory, 1024 tasks`
     pub fn describe(&self) -> String {
         let m = self.memory;
-        let mem = if m % (1 << 30) == 0 {
+        let mem = if m.is_multiple_of(1 << 30) {
             format!("{} GiB", m >> 30)
         } else {
             format!("{} MiB", m >> 20)
