@@ -208,8 +208,7 @@ fn grade_with(
     let verdict = loop {
         let v = kinds::observe(sb, check);
         // A container that does not exist will not appear by itself: not waited for.
-        let absent =
-            matches!(&v, Verdict::NotYet { seen, .. } if seen == observe::NO_SUCH_CONTAINER);
+        let absent = matches!(&v, Verdict::NotYet { seen, .. } if seen.starts_with(observe::NO_SUCH_CONTAINER));
         if !matches!(v, Verdict::NotYet { .. })
             || absent
             || Instant::now() >= deadline

@@ -46,7 +46,7 @@ pub fn inspect(sb: &Sandbox, name: &str) -> Result<Value, Verdict> {
     if rec.get("State").is_none() {
         return Err(Verdict::not_yet(
             format!("a container named {name}"),
-            format!("{name} names an image, not a container"),
+            format!("{NO_SUCH_CONTAINER} ({name} names an image)"),
             "hull ps -a",
         ));
     }
