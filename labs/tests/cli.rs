@@ -121,7 +121,7 @@ fn a_learner_works_through_a_step() {
     drop(sb);
     assert_eq!(progress(st)["labs"]["namespaces"]["at"], "tmpfs");
 
-    let o = lab(st, &["reset", "namespaces"]);
+    let o = lab(st, &["reset", "namespaces", "--yes"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(!dir2.exists(), "reset removed the sandbox");
     assert!(progress(st)["labs"].get("namespaces").is_none());

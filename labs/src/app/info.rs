@@ -1,6 +1,6 @@
 //! `list`, `progress`, `hint`, `solution`, `reset` and `verify`.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 
 use anyhow::{bail, Result};
 use serde::Serialize;
@@ -192,23 +192,15 @@ pub fn solution(app: &App, id: Option<&str>, yes: bool) -> Result<u8> {
         }
     };
     let step = &s.steps[i];
-    if !yes {
-        if !std::io::stdin().is_terminal() {
-            bail!("showing a solution needs a yes: run it in a terminal, or pass --yes");
-        }
-        print!(
-            "Show the solution of {} step {} ({})? Trying first teaches more. [y/N] ",
-            s.id,
-            i + 1,
-            step.title
-        );
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            println!("Not shown.");
-            return Ok(0);
-        }
+    let question = format!(
+        "Show the solution of {} step {} ({})? Trying first teaches more.",
+        s.id,
+        i + 1,
+        step.title
+    );
+    if !super::terminal::confirm(&question, yes, "pass --yes")? {
+        println!("Not shown.");
+        return Ok(0);
     }
     if app.json {
         app.print_json(
@@ -228,15 +220,37 @@ pub fn solution(app: &App, id: Option<&str>, yes: bool) -> Result<u8> {
 }
 
 /// `reset [ID]`: forgets a lab's progress and removes its open sandbox.
-pub fn reset(app: &App, id: Option<&str>) -> Result<u8> {
+pub fn reset(app: &App, id: Option<&str>, yes: bool) -> Result<u8> {
     let id = match id {
         Some(id) => id.to_owned(),
         None => session(app)?.lab,
     };
     app.scenario(&id)?;
     let mut p = app.load_progress()?;
+    let done = p.lab(&id).passed.len();
+    let elsewhere = super::open_elsewhere(&p)
+        .filter(|(lab, _)| *lab == id)
+        .map_or(String::new(), |(_, o)| {
+            format!(
+                " It is open in another terminal (hull-lab, PID {}): its shell closes.",
+                o.pid
+            )
+        });
+    let question = format!(
+        "Forget your progress in lab {id} ({done} step{} passed) and remove its sandbox?{elsewhere}",
+        if done == 1 { "" } else { "s" }
+    );
+    if !super::terminal::confirm(&question, yes, "pass --yes")? {
+        println!("Nothing changed.");
+        return Ok(0);
+    }
     if p.active.as_ref().is_some_and(|a| a.lab == id) {
-        close_active(app, &mut p)?;
+        close_active(
+            app,
+            &mut p,
+            &format!("`hull-lab reset {id}` in another terminal wiped its progress"),
+            true,
+        )?;
     }
     p.labs.remove(&id);
     app.save_progress(&p)?;
