@@ -47,3 +47,24 @@ fn a_memory_hog_is_killed_inside_its_capped_sandbox() {
     assert_eq!(pids_max.as_deref().map(str::trim), Some("256"));
     sb.destroy().expect("destroy");
 }
+
+/// The sandbox's /sys is a sysfs of its own network namespace: `/sys/class/net` lists the
+/// sandbox's interfaces, not the host's, and the cgroup mounts below `/sys/fs/cgroup` are
+/// still there for hull.
+#[test]
+fn sys_class_net_shows_the_sandboxs_interfaces() {
+    let hull = common::hull();
+    let sb = Sandbox::create(&hull).expect("a sandbox");
+    let out = sb
+        .sh(
+            "ls /sys/class/net; echo --; ls /sys/fs/cgroup",
+            Duration::from_secs(10),
+        )
+        .expect("ls");
+    let (net, cgroups) = out.stdout.split_once("--").expect("both lists");
+    let mut names: Vec<&str> = net.split_whitespace().collect();
+    names.sort_unstable();
+    assert_eq!(names, ["eth0", "lo", "uplink0"], "{out:?}");
+    assert!(!cgroups.trim().is_empty(), "no cgroup mounts: {out:?}");
+    sb.destroy().expect("destroy");
+}
