@@ -9,6 +9,7 @@ pub mod check;
 pub mod drill;
 pub mod load;
 pub mod locate;
+pub mod markdown;
 pub mod parse;
 pub mod progress;
 pub mod runner;
