@@ -209,8 +209,14 @@ fn hull_bridge_none_makes_no_bridge() {
         // `run` fails with 125, every other command with 1, as Docker's do.
         for (args, want) in [
             (&["network", "create", "apps"][..], 1),
-            (&["run", "--rm", "--network", "bridge", "busybox", "true"][..], 125),
-            (&["run", "--rm", "-p", "8080:80", "busybox", "true"][..], 125),
+            (
+                &["run", "--rm", "--network", "bridge", "busybox", "true"][..],
+                125,
+            ),
+            (
+                &["run", "--rm", "-p", "8080:80", "busybox", "true"][..],
+                125,
+            ),
         ] {
             let (status, out) = hull.code(args);
             assert_eq!(status, want, "hull {args:?}: {}", describe(&out));

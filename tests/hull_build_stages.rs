@@ -170,10 +170,8 @@ fn a_build_killed_during_copy_from_leaves_no_mount() {
                 .flatten()
                 .flatten()
                 .any(|t| {
-                    std::fs::read_to_string(t.path().join("mountinfo")).is_ok_and(|m| {
-                        m.lines()
-                            .any(|l| l.contains(&root) && l.contains("/images/tmp/from-"))
-                    })
+                    std::fs::read_to_string(t.path().join("mountinfo"))
+                        .is_ok_and(|m| m.lines().any(|l| l.contains(&format!("{root}/tmp/from-"))))
                 })
         })
     };

@@ -155,6 +155,8 @@ pub fn parse_drill(file: &str, text: &str) -> Result<Drill, LoadError> {
     }
     put(&mut step, "checks", head.checks);
     put(&mut step, "solution", head.solution);
+    // The drill's debrief is also the step's: what a pass prints.
+    put(&mut step, "debrief", head.debrief.clone().into());
     if let Some(w) = head.wrong {
         put(&mut step, "wrong", w);
     }
