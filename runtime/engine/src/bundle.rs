@@ -60,8 +60,9 @@ pub fn resolve_user(spec: &str, rootfs: &Path) -> Result<(u32, u32, Vec<u32>)> {
                 .ok_or_else(|| EngineError::NoSuchGroup(g.to_string()))?,
         };
     }
-    // Supplementary groups: every group that lists the user by name.
-    let extra = name
+    // Supplementary groups: every group that lists the user by name; without an explicit
+    // group, the primary one first (as Docker's runtime sets them: `id` shows `groups=`).
+    let members: Vec<u32> = name
         .map(|n| {
             group
                 .lines()
@@ -72,6 +73,10 @@ pub fn resolve_user(spec: &str, rootfs: &Path) -> Result<(u32, u32, Vec<u32>)> {
                 .collect()
         })
         .unwrap_or_default();
+    let extra = match grp {
+        None => std::iter::once(gid).chain(members).collect(),
+        Some(_) => members,
+    };
     Ok((uid, gid, extra))
 }
 
@@ -96,8 +101,9 @@ pub struct BundleInputs<'a> {
 
 pub fn config(b: &BundleInputs) -> Result<Value> {
     let r = b.record;
+    // No user: root, with root's groups as the image lists them (Docker looks up "0").
     let (uid, gid, additional) = if r.config.user.is_empty() {
-        (0, 0, vec![])
+        resolve_user("0", b.rootfs).unwrap_or((0, 0, vec![0]))
     } else {
         resolve_user(&r.config.user, b.rootfs)?
     };
@@ -302,13 +308,13 @@ mod tests {
         .unwrap();
         assert_eq!(
             resolve_user("user", t.path()).unwrap(),
-            (1000, 1000, vec![10])
+            (1000, 1000, vec![1000, 10])
         );
         assert_eq!(
             resolve_user("1000:10", t.path()).unwrap(),
             (1000, 10, vec![])
         );
-        assert_eq!(resolve_user("4242", t.path()).unwrap(), (4242, 0, vec![]));
+        assert_eq!(resolve_user("4242", t.path()).unwrap(), (4242, 0, vec![0]));
         assert!(resolve_user("nobody2", t.path())
             .unwrap_err()
             .to_string()
