@@ -268,6 +268,8 @@ const CASES: &[Case] = &[
     case("id-groups-root", &["run --rm busybox id"], STD),
     case("id-groups-nobody", &["run --rm -u nobody busybox id"], STD),
     case("id-groups-unknown-uid", &["run --rm -u 4321 busybox id"], STD),
+    case("build-bad-instruction-1", &["build -q {dir}/ctx-bad-instruction"], CODE),
+    case("build-run-fails-3", &["build -q {dir}/ctx-run-fails"], CODE),
     // a closed pipe ends the client quietly (killed by SIGPIPE, as Go programs are)
     case("closed-pipe-ps", &["ps -a"], CODE | ERR | CLOSED_STDOUT),
     case("closed-pipe-inspect", &["inspect busybox"], CODE | ERR | CLOSED_STDOUT),
@@ -286,10 +288,8 @@ const PENDING_OTHER_AREAS: &[Case] = &[
     // exec -u: Docker gives the user's groups (`groups=` in `id`); hull's exec passes the
     // user and group only.
     case("pending-exec-id-groups", &["- run -d --name {c} busybox sleep 60", "exec -u nobody {c} id"], STD),
-    // Build: a quoted LABEL key, and Docker's statuses (1, or the failed RUN's).
+    // Build: a quoted LABEL key.
     case("pending-label-quoted-key", &["inspect -f '{{json .Config.Labels}}' label-quoted-key"], STD),
-    case("pending-build-bad-instruction-1", &["build -q {dir}/ctx-bad-instruction"], CODE),
-    case("pending-build-run-fails-3", &["build -q {dir}/ctx-run-fails"], CODE),
     // load and save through stdin and stdout: the words when stdin holds no archive; save to
     // a stdout that cannot take it.
     case("pending-save-to-stdout", &["save busybox"], CODE),

@@ -79,6 +79,14 @@ pub enum EngineError {
         text: String,
         reason: String,
     },
+    /// A RUN step's command ended with a non-zero status, which `build` then exits with (as
+    /// Docker's does).
+    #[error("Dockerfile line {line}: {text}: the command returned a non-zero code: {code}")]
+    RunStepFailed {
+        line: usize,
+        text: String,
+        code: i32,
+    },
     #[error(transparent)]
     BuildContext(#[from] crate::build::context::ContextError),
     #[error("the build produced no image")]
@@ -107,6 +115,7 @@ impl EngineError {
     pub fn exit_code(&self) -> i32 {
         match self {
             EngineError::Runtime(hull_oci::Error::Exec { code, .. }) => *code,
+            EngineError::RunStepFailed { code, .. } => *code,
             _ => 125,
         }
     }

@@ -407,7 +407,8 @@ fn main() -> ExitCode {
         Err(e) => return command_line_mistake(&e, &args),
     };
     // `run` and `build` report hull's own failures as 125; the others exit 1, as Docker's do.
-    let own_status = matches!(cli.command, Command::Run(_) | Command::Build { .. });
+    let is_run = matches!(cli.command, Command::Run(_));
+    let is_build = matches!(cli.command, Command::Build { .. });
     if !matches!(
         cli.command,
         Command::Run(_) | Command::Exec { .. } | Command::Build { .. }
@@ -422,8 +423,10 @@ fn main() -> ExitCode {
         Err(e) => {
             let engine_error = e.downcast_ref::<EngineError>();
             let code = match engine_error.map(EngineError::exit_code) {
-                Some(code) if own_status => code,
-                None if own_status => 125,
+                Some(code) if is_run => code,
+                None if is_run => 125,
+                // build: a failed RUN step's own status, else 1 (as Docker's).
+                Some(code) if is_build && code != 125 => code,
                 // exec: the program could not be executed (126) or found (127).
                 Some(code @ (126 | 127)) => code,
                 _ => 1,

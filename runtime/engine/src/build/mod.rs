@@ -538,10 +538,11 @@ fn run_step(
     let _ = overlay::unmount(&dirs.merged);
     match result {
         Ok(0) => Ok(dir),
-        Ok(code) => Err(fail(
-            line,
-            format!("the command returned a non-zero code: {code}"),
-        )),
+        Ok(code) => Err(EngineError::RunStepFailed {
+            line: line.number,
+            text: line.text.clone(),
+            code,
+        }),
         Err(e) => {
             let _ = hull_oci::container::delete::delete(&engine.runtime_root(), &id, true);
             Err(fail(line, e))
