@@ -270,6 +270,8 @@ const CASES: &[Case] = &[
     case("id-groups-unknown-uid", &["run --rm -u 4321 busybox id"], STD),
     case("build-bad-instruction-1", &["build -q {dir}/ctx-bad-instruction"], CODE),
     case("build-run-fails-3", &["build -q {dir}/ctx-run-fails"], CODE),
+    case("env-order", &["run --rm busybox env"], STD),
+    case("exec-env-order", &["- run -d --name {c} busybox sleep 60", "exec {c} env"], STD),
     // a closed pipe ends the client quietly (killed by SIGPIPE, as Go programs are)
     case("closed-pipe-ps", &["ps -a"], CODE | ERR | CLOSED_STDOUT),
     case("closed-pipe-inspect", &["inspect busybox"], CODE | ERR | CLOSED_STDOUT),
@@ -281,10 +283,6 @@ const CASES: &[Case] = &[
 /// it matches.
 #[rustfmt::skip]
 const PENDING_OTHER_AREAS: &[Case] = &[
-    // Container semantics (monitor.rs): Docker's environment starts with PATH, then HOSTNAME;
-    // hull puts HOSTNAME first.
-    case("pending-env-order", &["run --rm busybox env"], STD),
-    case("pending-exec-env-order", &["- run -d --name {c} busybox sleep 60", "exec {c} env"], STD),
     // exec -u: Docker gives the user's groups (`groups=` in `id`); hull's exec passes the
     // user and group only.
     case("pending-exec-id-groups", &["- run -d --name {c} busybox sleep 60", "exec -u nobody {c} id"], STD),

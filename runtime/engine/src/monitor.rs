@@ -91,19 +91,12 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
     // The name is checked (or made up) when the container appears, under the records lock.
     let name = a.name.clone().unwrap_or_default();
     let hostname = a.hostname.clone().unwrap_or_else(|| id[..12].to_string());
-    let mut env: Vec<String> = cfg.env().clone().unwrap_or_default();
-    if !env.iter().any(|e| e.starts_with("PATH=")) {
-        env.insert(
-            0,
-            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
-        );
-    }
-    env.insert(0, format!("HOSTNAME={hostname}"));
-    for e in &a.env {
-        let key = e.split('=').next().unwrap_or("");
-        env.retain(|old| old.split('=').next() != Some(key));
-        env.push(e.clone());
-    }
+    let env = container_env(
+        &hostname,
+        a.tty,
+        &a.env,
+        &cfg.env().clone().unwrap_or_default(),
+    );
     let dir = engine.container_dir(&id);
     let dirs = overlay::Dirs::of(&dir);
     let mut tmpfs = BTreeMap::new();
@@ -245,6 +238,33 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
     record::save(work, &r)?;
     with_volumes(engine, &r, || staging.rename_to(&dir))?;
     Ok(r)
+}
+
+/// The container's environment in Docker's order: its daemon starts from PATH, HOSTNAME (and
+/// TERM with a terminal), then takes the container's Config.Env — the `-e` values, then the
+/// image's that they do not override — each replacing a variable of its name or appended.
+fn container_env(hostname: &str, tty: bool, flags: &[String], image: &[String]) -> Vec<String> {
+    let key = |e: &str| e.split('=').next().unwrap_or("").to_string();
+    let mut config_env = flags.to_vec();
+    for e in image {
+        if !flags.iter().any(|f| key(f) == key(e)) {
+            config_env.push(e.clone());
+        }
+    }
+    let mut env = vec![
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+        format!("HOSTNAME={hostname}"),
+    ];
+    if tty {
+        env.push("TERM=xterm".into());
+    }
+    for e in config_env {
+        match env.iter_mut().find(|x| key(x) == key(&e)) {
+            Some(x) => *x = e,
+            None => env.push(e),
+        }
+    }
+    env
 }
 
 /// The container's mounts (binds and volumes, parents before what is mounted below them) and
@@ -844,5 +864,38 @@ fn plumb_network(engine: &Engine, r: &mut Record, mode: &NetworkMode, pid: i32) 
             };
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod env_tests {
+    use super::container_env;
+
+    fn v(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_environment_is_in_dockers_order() {
+        assert_eq!(
+            container_env("h", false, &[], &v(&["PATH=/img", "E=1"])),
+            v(&["PATH=/img", "HOSTNAME=h", "E=1"])
+        );
+        assert_eq!(
+            container_env(
+                "h",
+                true,
+                &v(&["A=1", "E=flag", "A=2"]),
+                &v(&["E=img", "F=img"])
+            ),
+            v(&[
+                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "HOSTNAME=h",
+                "TERM=xterm",
+                "A=2",
+                "E=flag",
+                "F=img"
+            ])
+        );
     }
 }
