@@ -54,6 +54,28 @@ ensure_apt_packages() {
         die "apt-get install ${missing[*]} failed"
 }
 
+# ensure_docker: Debian's docker.io (20.10), the reference of the differential suite
+# (tests/docker_diff.rs), as /usr/bin/docker and /usr/sbin/dockerd. The suite starts a dockerd
+# of its own; the package's system service is not started while it installs (a policy-rc.d
+# that refuses, when the host has none), so the host's network and iptables stay as they were.
+ensure_docker() {
+    local status
+    status=$(dpkg-query -W -f='${Status}' docker.io 2>/dev/null || true)
+    [ "$status" = "install ok installed" ] && return 0
+    local policy=/usr/sbin/policy-rc.d made_policy=
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\n# hull scripts/lib.sh: no service starts while docker.io installs\nexit 101\n' >"$policy"
+        chmod 755 "$policy"
+        made_policy=1
+    fi
+    local rc=0
+    (ensure_apt_packages docker.io) || rc=$?
+    if [ -n "$made_policy" ]; then rm -f "$policy"; fi
+    [ "$rc" -eq 0 ] || die "docker.io did not install (apt-get failed, see above)"
+    [ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ] ||
+        die "docker.io is installed but /usr/sbin/dockerd or /usr/bin/docker is missing"
+}
+
 # ensure_python3: python3 (used for small JSON edits), from apt if it is not on PATH.
 ensure_python3() {
     command -v python3 >/dev/null || ensure_apt_packages python3-minimal

@@ -15,11 +15,13 @@ cd "$HULL_REPO"
 # podman (with conmon) and runc: tests/podman.rs drives hullrt through podman and compares it
 # with runc; bsdutils has script(1), which gives `podman -it` a terminal there.
 # golang-github-containers-common: the seccomp profile hull's default is compared with.
+# chromium: tests/book.rs opens the built book in it (headless) to see a chapter render.
 # qemu-system-x86 and kmod (depmod, modprobe): the lab VMs (labs/tests/vm*.rs); vagrant and
 # vagrant-libvirt: `vagrant validate` of vagrant/Vagrantfile.
 ensure_apt_packages busybox-static iproute2 nftables iptables util-linux libseccomp-dev \
-    podman conmon runc bsdutils golang-github-containers-common \
+    podman conmon runc bsdutils golang-github-containers-common chromium \
     qemu-system-x86 kmod vagrant vagrant-libvirt
+ensure_docker
 ensure_rust rustfmt clippy
 
 LOG=$(mktemp /tmp/hull-test.XXXXXX)

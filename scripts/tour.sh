@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The tour: build hullrt, then watch it put a busybox shell in its own PID and UTS namespaces and
+# The tour: build hullrt, hull and hull-lab (once, in release mode), then watch hullrt put a busybox shell in its own PID and UTS namespaces and
 # in a memory cgroup that the OOM killer enforces.
 #
 #     sudo bash scripts/tour.sh
@@ -24,10 +24,14 @@ if [ -n "${HULL_RT:-}" ]; then
     say "using HULL_RT=$RT (not building hullrt)"
 else
     ensure_rust
-    say "building hullrt (cargo build --release -p hullrt -p hull)"
-    cargo build --quiet --release -p hullrt -p hull || die "cargo build --release -p hullrt -p hull failed"
+    # All three binaries at once: the labs at the end need hull and hull-lab too.
+    say "building hullrt, hull and hull-lab (cargo build --release -p hullrt -p hull -p hull-lab)"
+    cargo build --quiet --release -p hullrt -p hull -p hull-lab ||
+        die "cargo build --release -p hullrt -p hull -p hull-lab failed"
     RT=$HULL_TARGET/release/hullrt
-    [ -x "$RT" ] || die "the build did not produce $RT"
+    for bin in hullrt hull hull-lab; do
+        [ -x "$HULL_TARGET/release/$bin" ] || die "the build did not produce $HULL_TARGET/release/$bin"
+    done
 fi
 RT_NAME=$(basename "$RT")
 
@@ -161,10 +165,23 @@ rt delete "$id"
 
 header "Done."
 echo "Every container, cgroup and file of the tour is being removed. More: README.md, book/."
-if [ -z "${HULL_RT:-}" ]; then
+LAB=$HULL_TARGET/release/hull-lab
+if [ -z "${HULL_RT:-}" ] && [ -x "$LAB" ]; then
     echo
-    echo "Next, the labs (each in a disposable sandbox of its own, graded as you go):"
-    echo "    cargo build --release --workspace --bins"
-    echo "    sudo target/release/hull-lab list"
+    echo "Next, the labs: each in a disposable sandbox of its own, graded as you go."
+    echo "The first one is one command away:"
+    echo "    sudo $LAB start namespaces"
+    echo "(sudo $LAB list shows all five; in the lab's shell, hull-lab check grades your step.)"
+    if [ -t 0 ] && [ -t 1 ]; then
+        printf '\nStart the namespaces lab now? [Y/n] '
+        read -r answer || answer=n
+        case "$answer" in
+            ""|y|Y|yes) "$LAB" start namespaces || true ;;
+            *) echo "Later, then: sudo $LAB start namespaces" ;;
+        esac
+    fi
+else
+    echo
+    echo "Next, the labs: cargo build --release --workspace --bins, then"
     echo "    sudo target/release/hull-lab start namespaces"
 fi

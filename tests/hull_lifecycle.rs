@@ -55,7 +55,13 @@ fn run_rm_leaves_nothing() {
     support::poll(Duration::from_secs(5), "its traces to go", || {
         traces(&h, &id).is_empty().then_some(())
     });
-    assert!(h.leftovers().is_empty(), "{:#?}", h.leftovers());
+    // The container is gone from `ps` once its directory is moved away; its monitor exits
+    // right after removing it.
+    support::poll(
+        Duration::from_secs(5),
+        "nothing left (the monitor gone)",
+        || h.leftovers().is_empty().then_some(()),
+    );
 }
 
 #[test]
@@ -240,16 +246,12 @@ fn exec_runs_inside_the_container() {
     assert!(h.ok(&["diff", "box"]).contains("A /made-by-exec"));
 
     h.ok(&["stop", "-t", "0", "box"]);
+    // As Docker, commands other than `run` fail with status 1.
     let (code, out) = h.code(&["exec", "box", "true"]);
-    assert_eq!(
-        code,
-        125,
-        "exec into a stopped container: {}",
-        describe(&out)
-    );
+    assert_eq!(code, 1, "exec into a stopped container: {}", describe(&out));
     assert!(stderr(&out).contains("not running"), "{}", describe(&out));
     let (code, out) = h.code(&["exec", "nobody", "true"]);
-    assert_eq!(code, 125, "{}", describe(&out));
+    assert_eq!(code, 1, "{}", describe(&out));
     assert!(
         stderr(&out).contains("No such container: nobody"),
         "{}",
@@ -471,7 +473,7 @@ fn top_and_stats_show_the_container() {
     assert!(h.ok(&["stats", "--no-stream"]).contains("watched"));
     h.ok(&["stop", "-t", "0", "watched"]);
     let (code, out) = h.code(&["top", "watched"]);
-    assert_eq!(code, 125, "top of a stopped container: {}", describe(&out));
+    assert_eq!(code, 1, "top of a stopped container: {}", describe(&out));
 }
 
 #[test]

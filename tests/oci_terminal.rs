@@ -25,6 +25,18 @@ fn in_a_terminal(ctx: &Ctx, args: &[&str]) -> std::process::Output {
     capture(c, CMD_TIMEOUT)
 }
 
+/// `create` of the primary id with `--console-socket` (conmon's way of getting the terminal).
+fn create_with_console(ctx: &Ctx, b: &Bundle, sock: &ConsoleSocket) -> std::process::Output {
+    ctx.cmd(&[
+        "create",
+        "--bundle",
+        path_str(b.path()),
+        "--console-socket",
+        path_str(&sock.path()),
+        &ctx.id,
+    ])
+}
+
 fn with_terminal(b: &Bundle, script: &str) {
     b.edit(|c| c["process"]["terminal"] = json!(true));
     b.sh(script);
@@ -40,17 +52,9 @@ fn create_with_a_console_socket_gives_the_process_a_pty_of_its_own_devpts() {
          stat -c console=%t:%T /dev/console; read line; echo got:$line",
     );
     let sock = ConsoleSocket::new();
-    let path = sock.path();
     must(
         "create --console-socket",
-        ctx.cmd(&[
-            "create",
-            "--bundle",
-            path_str(b.path()),
-            "--console-socket",
-            path_str(&path),
-            &ctx.id,
-        ]),
+        create_with_console(&ctx, &b, &sock),
     );
     let master = sock.receive_master(T);
     ctx.start_ok(&ctx.id);
@@ -118,14 +122,7 @@ fn exec_as_conmon_does_it_sends_the_master_to_the_console_socket() {
     let init_sock = ConsoleSocket::new();
     must(
         "create --console-socket",
-        ctx.cmd(&[
-            "create",
-            "--bundle",
-            path_str(b.path()),
-            "--console-socket",
-            path_str(&init_sock.path()),
-            &ctx.id,
-        ]),
+        create_with_console(&ctx, &b, &init_sock),
     );
     let _init_master = init_sock.receive_master(T);
     ctx.start_ok(&ctx.id);
@@ -189,14 +186,7 @@ fn a_terminal_without_devpts_is_refused_with_the_reason() {
     });
     let before = ctx.snapshot();
     let sock = ConsoleSocket::new();
-    let out = ctx.cmd(&[
-        "create",
-        "--bundle",
-        path_str(b.path()),
-        "--console-socket",
-        path_str(&sock.path()),
-        &ctx.id,
-    ]);
+    let out = create_with_console(&ctx, &b, &sock);
     assert!(!out.status.success(), "{}", describe(&out));
     assert!(stderr(&out).contains("/dev/ptmx"), "{}", describe(&out));
     assert_no_leaks(&before, &ctx.snapshot());

@@ -4,9 +4,12 @@
 //! scripts ([`ui`], [`verify`]).
 
 pub mod app;
+pub mod book;
 pub mod check;
+pub mod drill;
 pub mod load;
 pub mod locate;
+pub mod markdown;
 pub mod parse;
 pub mod progress;
 pub mod runner;

@@ -148,7 +148,11 @@ pub fn load_str(file: &str, text: &str) -> Result<Scenario, LoadError> {
         };
         LoadError {
             file: file.to_owned(),
-            line: locate(text, &p.path).map(to_u32),
+            // A missing field is reported at the line of what should hold it.
+            line: (1..=p.path.len())
+                .rev()
+                .find_map(|n| locate(text, &p.path[..n]))
+                .map(to_u32),
             column: None,
             step,
             field,
@@ -309,6 +313,13 @@ fn validate(s: &Scenario, stem: Option<&str>) -> Result<(), Problem> {
         if step.checks.is_empty() {
             return Err(at("checks", "a step needs at least one check".into()));
         }
+        if step.debrief.as_deref().is_none_or(|d| d.trim().is_empty()) {
+            return Err(at(
+                "debrief",
+                "a step needs a debrief: two or three lines of why it works, shown on a pass"
+                    .into(),
+            ));
+        }
         if step.solution.is_empty() || step.solution.iter().any(|c| c.trim().is_empty()) {
             return Err(at(
                 "solution",
@@ -380,6 +391,12 @@ fn validate_check(check: &Check) -> Result<(), CheckProblem> {
             if c.run.trim().is_empty() {
                 return Err(("run", "an empty command".into()));
             }
+            if c.says.as_deref().is_none_or(|t| t.trim().is_empty()) {
+                return Err((
+                    "says",
+                    "a command check needs a sentence in words saying what it wants".into(),
+                ));
+            }
             if let Some(re) = &c.stdout_matches {
                 regex::Regex::new(re).map_err(|e| ("stdout_matches", one_line(&e.to_string())))?;
             }
@@ -429,6 +446,18 @@ fn validate_check(check: &Check) -> Result<(), CheckProblem> {
                     "file",
                     format!("{f:?}: a relative path inside the lab directory"),
                 ));
+            }
+            for w in &c.wrong_answers {
+                if w.value.is_none() == w.pattern.is_none() || w.diagnosis.trim().is_empty() {
+                    return Err((
+                        "wrong_answers",
+                        "each needs a value or a pattern (one of them) and a diagnosis".into(),
+                    ));
+                }
+                if let Some(p) = &w.pattern {
+                    regex::Regex::new(p)
+                        .map_err(|e| ("wrong_answers", one_line(&e.to_string())))?;
+                }
             }
             match &c.truth {
                 Truth::HostPidOf(n) | Truth::ArgvOf(n) | Truth::ExitCodeOf(n) => {

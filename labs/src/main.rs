@@ -7,11 +7,22 @@ use clap::{Parser, Subcommand};
 use hull_lab::app::{self, App};
 use hull_lab::vm;
 
+const ENVIRONMENT: &str = "\
+Environment:
+  HULL_LAB_STATE_DIR  where your progress is kept (default: $XDG_STATE_HOME/hull-lab,
+                      else ~/.local/state/hull-lab)
+  TMPDIR              where sandboxes are made (a hull-lab.XXXX directory each: their
+                      HULL_ROOT, lab directory and scratch; default /tmp)
+  HULL_LAB_MEMORY     the memory a sandbox may use (default 768m)
+  HULL_LAB_PIDS       the tasks a sandbox may run (default 1024)
+  HULL_BIN            the hull binary the sandboxes use (default: beside hull-lab)";
+
 #[derive(Parser)]
 #[command(
     name = "hull-lab",
     version,
-    about = "Hands-on container labs, graded by observing the real system"
+    about = "Hands-on container labs, graded by observing the real system",
+    after_help = ENVIRONMENT
 )]
 struct Cli {
     /// Read scenarios from DIR (*.yaml) instead of the built-in ones.
@@ -30,8 +41,10 @@ enum Command {
     List,
     /// Open a lab in a fresh sandbox at your step, in a shell; `exit` leaves it.
     Start {
+        /// The lab, as `hull-lab list` names it (namespaces, cgroups, overlay, ports, pid1).
         id: String,
-        /// Keep the sandbox after the shell exits.
+        /// Keep the sandbox after the shell exits (`hull-lab check` still grades it;
+        /// `hull-lab reset` removes it).
         #[arg(long)]
         keep: bool,
         /// In a fresh VM (QEMU) instead of a sandbox: the VM ends with the shell.
@@ -46,8 +59,17 @@ enum Command {
     },
     /// Show the next hint of the current step.
     Hint,
-    /// Forget a lab's progress and remove its sandbox.
-    Reset { id: Option<String> },
+    /// Forget a lab's progress and remove its sandbox (asks first).
+    Reset {
+        /// The lab (default: the open one).
+        id: Option<String>,
+        /// Do not ask first.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// A second shell in the open lab's sandbox, for another terminal: same namespaces,
+    /// HULL_ROOT, lab directory and prompt.
+    Shell,
     /// How far you got, lab by lab.
     Progress,
     /// Show a solution: of a lab's current step (ID = lab), or of a step of the open lab.
@@ -79,11 +101,17 @@ enum Command {
         /// The lab (default: the open one).
         #[arg(long)]
         lab: Option<String>,
+        /// Keep the sandbox after the shell exits (without a terminal: do not open a
+        /// shell, print where the sandbox is and leave it for `check`).
         #[arg(long)]
         keep: bool,
     },
-    /// Re-grade the current step every 2 seconds.
+    /// Re-grade the current step as you work on it (keys: hint, check now, list, quit).
     Watch,
+    /// Timed break-fix drills and interview question cards (--list, --quiz).
+    Drill(hull_lab::drill::cli::Args),
+    /// Build the lab manual (HTML, steps from the scenarios) and say where to open it.
+    Book(hull_lab::book::Args),
     /// The VM backend: `vm build` prepares (and caches) the guest.
     Vm {
         #[command(subcommand)]
@@ -117,7 +145,8 @@ fn main() -> ExitCode {
             Command::Start { id, keep, .. } => app::start(&app, id, *keep),
             Command::Check { all } => app::check(&app, *all),
             Command::Hint => app::hint(&app),
-            Command::Reset { id } => app::reset(&app, id.as_deref()),
+            Command::Reset { id, yes } => app::reset(&app, id.as_deref(), *yes),
+            Command::Shell => app::second_shell(&app),
             Command::Progress => app::progress(&app),
             Command::Solution { id, yes } => app::solution(&app, id.as_deref(), *yes),
             Command::Verify {
@@ -131,6 +160,8 @@ fn main() -> ExitCode {
             Command::Goto { step, lab, keep } => app::goto(&app, lab.as_deref(), step, *keep),
             Command::Watch => app::watch(&app),
             Command::Vm { .. } => vm::cmd::build(&app),
+            Command::Drill(args) => hull_lab::drill::cli::run(&app, args),
+            Command::Book(args) => hull_lab::book::run(&app, args),
         }
     };
     match run() {

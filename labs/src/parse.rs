@@ -198,6 +198,42 @@ impl fmt::Display for PathTemplate {
     }
 }
 
+impl PathTemplate {
+    /// The path in words: `/bin/vi in the upper dir of container lay`.
+    pub fn words(&self) -> String {
+        let mut rest = String::new();
+        let mut place = String::new();
+        for p in &self.0 {
+            match p {
+                Part::Text(t) => rest.push_str(t),
+                Part::Lab => place = " in your lab directory".into(),
+                Part::Merged(n) => place = format!(" in container {n}'s merged view"),
+                Part::Upper(n) => place = format!(" in container {n}'s upper dir"),
+            }
+        }
+        if rest.is_empty() {
+            rest.push('/');
+        }
+        format!("{rest}{place}")
+    }
+
+    /// The path as a shell can take it, pasted as it stands in the lab shell.
+    pub fn shell(&self) -> String {
+        let dir = |n: &str, key: &str| {
+            format!("\"$(hull inspect -f '{{{{.GraphDriver.Data.{key}}}}}' {n})\"")
+        };
+        self.0
+            .iter()
+            .map(|p| match p {
+                Part::Text(t) => t.clone(),
+                Part::Lab => "$LAB".into(),
+                Part::Merged(n) => dir(n, "MergedDir"),
+                Part::Upper(n) => dir(n, "UpperDir"),
+            })
+            .collect()
+    }
+}
+
 pub fn parse_path_template(text: &str) -> Result<PathTemplate, ValueError> {
     let bad = |problem| ValueError::Path {
         text: text.into(),

@@ -35,12 +35,42 @@ pub struct LabProgress {
     /// The step being worked on (`goto` may go back to a passed one).
     #[serde(default)]
     pub at: Option<String>,
+    /// When the lab was first opened (seconds since the epoch), for the recap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<u64>,
+    /// The first answers written for prediction steps, by `STEP/FILE`: kept once seen.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub predictions: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Active {
     pub lab: String,
     pub sandbox: PathBuf,
+    /// The hull-lab process whose shell the lab is open in (`start`, `goto`), so another
+    /// terminal knows not to pull the sandbox from under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
+}
+
+/// A process, told apart from a later one with the same PID by its start time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    pub pid: i32,
+    pub start: u64,
+}
+
+impl Owner {
+    pub fn me() -> Option<Owner> {
+        let pid = std::process::id() as i32;
+        crate::sandbox::start_time(pid)
+            .ok()
+            .map(|start| Owner { pid, start })
+    }
+
+    pub fn alive(&self) -> bool {
+        crate::sandbox::start_time(self.pid).ok() == Some(self.start)
+    }
 }
 
 impl Progress {

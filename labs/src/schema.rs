@@ -62,6 +62,13 @@ pub struct Step {
     /// Plausible mistakes that must not pass.
     #[serde(default)]
     pub wrong: Vec<Wrong>,
+    /// Two or three lines of "why it works", printed when the step passes (the loader
+    /// requires it of every step).
+    pub debrief: Option<String>,
+    /// A prediction: the first answers written before the checks pass are kept, and the
+    /// lab's recap shows them beside the real ones.
+    #[serde(default)]
+    pub predict: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -103,6 +110,9 @@ pub struct ContainerCheck {
     pub pids_limit: Option<i64>,
     pub within: Option<Dur>,
     pub look: Option<String>,
+    /// What the check wants, as a sentence in words (required for `command` checks, whose
+    /// script is no title for a learner).
+    pub says: Option<String>,
 }
 
 /// A shell command run in the sandbox.
@@ -117,6 +127,9 @@ pub struct CommandCheck {
     pub stderr_contains: Option<String>,
     pub within: Option<Dur>,
     pub look: Option<String>,
+    /// What the check wants, as a sentence in words (required for `command` checks, whose
+    /// script is no title for a learner).
+    pub says: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -132,6 +145,9 @@ pub struct FileCheck {
     pub file_type: Option<FileType>,
     pub within: Option<Dur>,
     pub look: Option<String>,
+    /// What the check wants, as a sentence in words (required for `command` checks, whose
+    /// script is no title for a learner).
+    pub says: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -152,6 +168,9 @@ pub struct HttpCheck {
     pub body_contains: Option<String>,
     pub within: Option<Dur>,
     pub look: Option<String>,
+    /// What the check wants, as a sentence in words (required for `command` checks, whose
+    /// script is no title for a learner).
+    pub says: Option<String>,
 }
 
 fn default_status() -> u16 {
@@ -167,6 +186,9 @@ pub struct CgroupCheck {
     pub equals: String,
     pub within: Option<Dur>,
     pub look: Option<String>,
+    /// What the check wants, as a sentence in words (required for `command` checks, whose
+    /// script is no title for a learner).
+    pub says: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -176,6 +198,9 @@ pub struct NetfilterCheck {
     pub port: u16,
     pub within: Option<Dur>,
     pub look: Option<String>,
+    /// What the check wants, as a sentence in words (required for `command` checks, whose
+    /// script is no title for a learner).
+    pub says: Option<String>,
 }
 
 /// A file the learner writes in the lab directory, compared with a truth the checker computes.
@@ -184,8 +209,40 @@ pub struct NetfilterCheck {
 pub struct AnswerCheck {
     pub file: String,
     pub truth: Truth,
+    /// Common mistakes, each with what to tell the learner who wrote it (the first that
+    /// matches a wrong answer is shown).
+    #[serde(default)]
+    pub wrong_answers: Vec<WrongAnswer>,
     pub within: Option<Dur>,
     pub look: Option<String>,
+    /// What the check wants, as a sentence in words (required for `command` checks, whose
+    /// script is no title for a learner).
+    pub says: Option<String>,
+}
+
+/// A known wrong answer: a `value` (compared word for word) or a `pattern` (a regular
+/// expression over the trimmed answer), and the diagnosis shown for it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WrongAnswer {
+    pub value: Option<String>,
+    pub pattern: Option<String>,
+    pub diagnosis: String,
+}
+
+impl WrongAnswer {
+    /// Whether `written` (already trimmed) is this mistake.
+    pub fn matches(&self, written: &str) -> bool {
+        let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        if let Some(v) = &self.value {
+            if words(v) == words(written) {
+                return true;
+            }
+        }
+        self.pattern
+            .as_deref()
+            .is_some_and(|p| regex::Regex::new(p).is_ok_and(|rx| rx.is_match(written)))
+    }
 }
 
 /// Computations the checker does itself, from the kernel's and hull's observable state.
@@ -236,6 +293,19 @@ impl Check {
             Check::Answer(c) => (&c.within, Duration::ZERO),
         };
         own.as_ref().map_or(default, |d| d.0)
+    }
+
+    /// The author's sentence for the check, if any.
+    pub fn says(&self) -> Option<&str> {
+        match self {
+            Check::Container(c) => c.says.as_deref(),
+            Check::Command(c) => c.says.as_deref(),
+            Check::File(c) => c.says.as_deref(),
+            Check::Http(c) => c.says.as_deref(),
+            Check::Cgroup(c) => c.says.as_deref(),
+            Check::Netfilter(c) => c.says.as_deref(),
+            Check::Answer(c) => c.says.as_deref(),
+        }
     }
 
     /// The author's own "where to look", if any.

@@ -47,6 +47,9 @@ impl Style {
     pub fn dim(&self, s: &str) -> String {
         self.paint("2", s)
     }
+    pub fn italic(&self, s: &str) -> String {
+        self.paint("3", s)
+    }
 }
 
 /// `[██████░░░░░░] 2/4`
@@ -67,16 +70,7 @@ pub fn task(st: Style, s: &Scenario, i: usize) -> String {
         st.bold(&format!("{} · step {}/{}:", s.title, i + 1, s.steps.len())),
         st.bold(&step.title)
     );
-    for line in step.task.trim_end().lines() {
-        let styled = if let Some(h) = line.strip_prefix('#') {
-            st.bold(h.trim_start_matches('#').trim())
-        } else {
-            code_spans(st, line)
-        };
-        out.push_str("  ");
-        out.push_str(&styled);
-        out.push('\n');
-    }
+    out.push_str(&crate::markdown::render(st, &step.task, 2));
     if !step.hints.is_empty() {
         let n = step.hints.len();
         out.push_str(&st.dim(&format!(
@@ -144,6 +138,18 @@ pub fn checks(st: Style, results: &[CheckResult]) -> String {
         }
     }
     out
+}
+
+/// What a passed step teaches: its debrief, under a heading.
+pub fn debrief(st: Style, s: &Scenario, i: usize) -> String {
+    let Some(text) = s.steps[i].debrief.as_deref() else {
+        return String::new();
+    };
+    format!(
+        "\n{}\n{}",
+        st.bold("Why it works"),
+        crate::markdown::render(st, text, 2)
+    )
 }
 
 pub fn step_report(st: Style, r: &StepReport) -> String {

@@ -121,7 +121,7 @@ fn a_learner_works_through_a_step() {
     drop(sb);
     assert_eq!(progress(st)["labs"]["namespaces"]["at"], "tmpfs");
 
-    let o = lab(st, &["reset", "namespaces"]);
+    let o = lab(st, &["reset", "namespaces", "--yes"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(!dir2.exists(), "reset removed the sandbox");
     assert!(progress(st)["labs"].get("namespaces").is_none());
@@ -140,7 +140,7 @@ fn a_broken_scenario_directory_is_one_clear_line() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.contains("answer-escapes.yaml:22: step \"second\": checks[0].file"),
+        err.contains("answer-escapes.yaml:24: step \"second\": checks[0].file"),
         "{err}"
     );
 }

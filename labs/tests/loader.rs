@@ -54,3 +54,63 @@ fn broken_files_give_one_clear_line_each() {
     }
     insta::assert_snapshot!(report);
 }
+
+/// The common wrong answers the labs name: each written answer gets its own diagnosis.
+#[test]
+fn named_wrong_answers_get_their_diagnosis() {
+    use hull_lab::schema::Check;
+    let labs = hull_lab::load::embedded().unwrap();
+    let diagnosis = |lab: &str, file: &str, written: &str| -> Option<String> {
+        let s = labs.iter().find(|s| s.id == lab).unwrap();
+        let c = s
+            .steps
+            .iter()
+            .flat_map(|st| &st.checks)
+            .find_map(|c| match c {
+                Check::Answer(a) if a.file == file => Some(a),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{lab} has no answer {file}"));
+        c.wrong_answers
+            .iter()
+            .find(|w| w.matches(written))
+            .map(|w| w.diagnosis.clone())
+    };
+    let cases = [
+        ("ports", "target", "172.17.0.3:8080", "port on the host"),
+        (
+            "ports",
+            "target",
+            "192.0.2.10:8080",
+            "sandbox host's own address",
+        ),
+        ("ports", "target", "172.17.0.2:80", "not web's"),
+        ("pid1", "t1.argv", "300", "ENTRYPOINT and CMD are joined"),
+        ("pid1", "t2.argv", "sleep 300 600", "replace CMD"),
+        ("pid1", "t3.argv", "sh -c sleep 700", "execs it"),
+        (
+            "pid1",
+            "t3.argv",
+            r#"["sh", "-c", "sleep 700"]"#,
+            "execs it",
+        ),
+        ("pid1", "s1.code", "143", "no handler"),
+        ("pid1", "s2.code", "137", "--init"),
+        ("namespaces", "pid", "1", "own PID namespace"),
+    ];
+    for (lab, file, written, want) in cases {
+        let got = diagnosis(lab, file, written)
+            .unwrap_or_else(|| panic!("{lab} {file}: {written:?} has no diagnosis"));
+        assert!(got.contains(want), "{lab} {file} {written:?}: {got}");
+    }
+    // Diagnoses are looked up only for answers found wrong; still, none of these names a
+    // right answer (the ports one, `IP:80`, needs the truth to tell, so is not listed).
+    for (lab, file, right) in [
+        ("pid1", "t1.argv", "sleep 300"),
+        ("pid1", "t3.argv", "sleep 700"),
+        ("pid1", "s1.code", "137"),
+        ("pid1", "s2.code", "143"),
+    ] {
+        assert_eq!(diagnosis(lab, file, right), None, "{lab} {file} {right:?}");
+    }
+}

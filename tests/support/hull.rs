@@ -2,8 +2,8 @@
 //! `HULL_ROOT` of its own — never /var/lib/hull — so tests run in parallel without seeing each
 //! other. Dropping [`Hull`] force-removes every container of its root (`hull rm -f`), then looks
 //! for what must not survive that, all of it this test's own: mounts under its root, cgroups
-//! named after its containers, processes running with its `HULL_ROOT` (a detached monitor). It
-//! cleans them (lazy unmount, SIGKILL, rmdir) and, unless the test is already failing, fails the
+//! named after its containers, processes running with its `HULL_ROOT` (a detached monitor),
+//! temporaries no command is working on. It cleans them (lazy unmount, SIGKILL, rmdir) and, unless the test is already failing, fails the
 //! test that left them.
 
 use std::collections::BTreeSet;
@@ -247,6 +247,7 @@ impl Hull {
             mounts: self.mounts(),
             cgroups: cgroup_dirs_named_any(&names),
             processes: self.hull_processes(),
+            staging: staging_entries(self.root()),
             machine_network: machine_network_changes(),
         }
     }

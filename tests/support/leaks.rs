@@ -74,6 +74,10 @@ pub struct Leftovers {
     pub mounts: Vec<PathBuf>,
     pub cgroups: Vec<PathBuf>,
     pub processes: Vec<i32>,
+    /// Work in flight that no command is doing any more: the entries of the root's temporary
+    /// directories (`tmp/`, `images/tmp/`) and `layers/`' hidden ones (`.tmp-*`, `.trash-*`).
+    /// Empty whenever no `hull` command runs.
+    pub staging: Vec<String>,
     /// hull's bridges or nft table in the machine's own network namespace. Not a count and not
     /// a leftover of one test: an invariant every test keeps (they run there with
     /// `HULL_BRIDGE=none`, and the networking tests in namespaces of their own), so hull must
@@ -85,6 +89,22 @@ impl Leftovers {
     pub fn is_empty(&self) -> bool {
         *self == Leftovers::default()
     }
+}
+
+/// The temporaries under a `HULL_ROOT` (see [`Leftovers::staging`]), as paths relative to it.
+pub fn staging_entries(root: &std::path::Path) -> Vec<String> {
+    let mut v = Vec::new();
+    for dir in ["tmp", "images/tmp"] {
+        for e in super::entries(&root.join(dir)) {
+            v.push(format!("{dir}/{e}"));
+        }
+    }
+    for e in super::entries(&root.join("layers")) {
+        if e.starts_with('.') {
+            v.push(format!("layers/{e}"));
+        }
+    }
+    v
 }
 
 /// When this process is in the machine's own network namespace (that of PID 1): the links

@@ -16,6 +16,8 @@
 //! - [`hull`]: one `hull` test's guard (its `HULL_ROOT` and scratch directory).
 //! - [`podman`]: one podman test's guard (podman driving hullrt or runc, with storage, state,
 //!   configuration and cgroups of its own).
+//! - [`docker`]: a dockerd of one test's own (the reference of the differential suite), and
+//!   [`differ`]: running a case in Docker and in hull and comparing what they did.
 //! - [`leaks`]: what a test can leave behind, always scoped to what that test owns.
 //! - [`netns`]: tests that run inside a network namespace of their own (the network module's
 //!   tests), the "containers" and the "client" they use.
@@ -36,6 +38,8 @@ pub mod cgroups;
 pub mod command;
 pub mod console;
 pub mod ctx;
+pub mod differ;
+pub mod docker;
 pub mod files;
 pub mod hull;
 pub mod ipc;
@@ -52,6 +56,7 @@ pub use bundle::*;
 pub use cgroups::*;
 pub use command::*;
 pub use ctx::*;
+pub use docker::*;
 pub use files::*;
 pub use hull::*;
 pub use ipc::*;

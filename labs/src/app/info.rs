@@ -1,6 +1,6 @@
 //! `list`, `progress`, `hint`, `solution`, `reset` and `verify`.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 
 use anyhow::{bail, Result};
 use serde::Serialize;
@@ -86,6 +86,18 @@ pub fn list(app: &App) -> Result<u8> {
         "\n{}",
         app.style
             .dim("hull-lab start ID opens a lab in a fresh sandbox.")
+    );
+    let caps = match crate::sandbox::cgroup::Limits::from_env() {
+        Ok(l) => l.describe(),
+        Err(e) => format!("unusable: {e}"),
+    };
+    println!(
+        "{}",
+        app.style.dim(&format!(
+            "Each sandbox may use {caps} (${}, ${} change it).",
+            crate::sandbox::cgroup::ENV_MEMORY,
+            crate::sandbox::cgroup::ENV_PIDS
+        ))
     );
     Ok(0)
 }
@@ -180,23 +192,15 @@ pub fn solution(app: &App, id: Option<&str>, yes: bool) -> Result<u8> {
         }
     };
     let step = &s.steps[i];
-    if !yes {
-        if !std::io::stdin().is_terminal() {
-            bail!("showing a solution needs a yes: run it in a terminal, or pass --yes");
-        }
-        print!(
-            "Show the solution of {} step {} ({})? Trying first teaches more. [y/N] ",
-            s.id,
-            i + 1,
-            step.title
-        );
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            println!("Not shown.");
-            return Ok(0);
-        }
+    let question = format!(
+        "Show the solution of {} step {} ({})? Trying first teaches more.",
+        s.id,
+        i + 1,
+        step.title
+    );
+    if !super::terminal::confirm(&question, yes, "pass --yes")? {
+        println!("Not shown.");
+        return Ok(0);
     }
     if app.json {
         app.print_json(
@@ -216,15 +220,37 @@ pub fn solution(app: &App, id: Option<&str>, yes: bool) -> Result<u8> {
 }
 
 /// `reset [ID]`: forgets a lab's progress and removes its open sandbox.
-pub fn reset(app: &App, id: Option<&str>) -> Result<u8> {
+pub fn reset(app: &App, id: Option<&str>, yes: bool) -> Result<u8> {
     let id = match id {
         Some(id) => id.to_owned(),
         None => session(app)?.lab,
     };
     app.scenario(&id)?;
     let mut p = app.load_progress()?;
+    let done = p.lab(&id).passed.len();
+    let elsewhere = super::open_elsewhere(&p)
+        .filter(|(lab, _)| *lab == id)
+        .map_or(String::new(), |(_, o)| {
+            format!(
+                " It is open in another terminal (hull-lab, PID {}): its shell closes.",
+                o.pid
+            )
+        });
+    let question = format!(
+        "Forget your progress in lab {id} ({done} step{} passed) and remove its sandbox?{elsewhere}",
+        if done == 1 { "" } else { "s" }
+    );
+    if !super::terminal::confirm(&question, yes, "pass --yes")? {
+        println!("Nothing changed.");
+        return Ok(0);
+    }
     if p.active.as_ref().is_some_and(|a| a.lab == id) {
-        close_active(app, &mut p)?;
+        close_active(
+            app,
+            &mut p,
+            &format!("`hull-lab reset {id}` in another terminal wiped its progress"),
+            true,
+        )?;
     }
     p.labs.remove(&id);
     app.save_progress(&p)?;
@@ -244,39 +270,26 @@ pub fn verify(app: &App, ids: &[String], repeat: usize) -> Result<u8> {
     let hull = app.hull()?;
     let mut reports = Vec::new();
     for round in 1..=repeat.max(1) {
-        for s in &chosen {
-            let r = verify::verify(&hull, s);
-            if !app.json {
-                let tag = match r.verdict {
-                    Verdict::Ok => app.style.green("ok     "),
-                    Verdict::Failed => app.style.red("FAILED "),
-                    Verdict::Skipped => app.style.yellow("skipped"),
-                };
-                let rounds = if repeat > 1 {
-                    format!(" (round {round})")
-                } else {
-                    String::new()
-                };
-                let wrong: usize = r
-                    .steps
-                    .iter()
-                    .map(|st| st.wrong.iter().filter(|w| w.skipped.is_none()).count())
-                    .sum();
-                println!(
-                    "{tag} {:<12} {} steps, {wrong} wrong attempts rejected, {:.1} s{rounds}",
-                    r.id,
-                    r.steps.len(),
-                    r.seconds
-                );
-                if let Some(why) = &r.reason {
-                    println!("        {why}");
-                }
-                if r.verdict == Verdict::Failed {
-                    print!("{}", detail(app, &r));
-                }
+        // The labs at once, each in its own sandboxes: most of verifying is waiting (for a
+        // stop's timeout, a server to listen), so they overlap well. Reported as they finish.
+        let done = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for s in &chosen {
+                let (hull, done) = (&hull, &done);
+                scope.spawn(move || {
+                    let r = verify::verify(hull, s);
+                    if !app.json {
+                        print!("{}", verify_line(app, &r, repeat, round));
+                    }
+                    if let Ok(mut d) = done.lock() {
+                        d.push(r);
+                    }
+                });
             }
-            reports.push(r);
-        }
+        });
+        let mut done = done.into_inner().unwrap_or_default();
+        done.sort_by_key(|r| chosen.iter().position(|s| s.id == r.id));
+        reports.append(&mut done);
     }
     if app.json {
         app.print_json(&reports)?;
@@ -286,6 +299,38 @@ pub fn verify(app: &App, ids: &[String], repeat: usize) -> Result<u8> {
     } else {
         0
     })
+}
+
+/// One lab's verdict, and the detail of what went wrong.
+fn verify_line(app: &App, r: &verify::ScenarioReport, repeat: usize, round: usize) -> String {
+    let tag = match r.verdict {
+        Verdict::Ok => app.style.green("ok     "),
+        Verdict::Failed => app.style.red("FAILED "),
+        Verdict::Skipped => app.style.yellow("skipped"),
+    };
+    let rounds = if repeat > 1 {
+        format!(" (round {round})")
+    } else {
+        String::new()
+    };
+    let wrong: usize = r
+        .steps
+        .iter()
+        .map(|st| st.wrong.iter().filter(|w| w.skipped.is_none()).count())
+        .sum();
+    let mut out = format!(
+        "{tag} {:<12} {} steps, {wrong} wrong attempts rejected, {:.1} s{rounds}\n",
+        r.id,
+        r.steps.len(),
+        r.seconds
+    );
+    if let Some(why) = &r.reason {
+        out.push_str(&format!("        {why}\n"));
+    }
+    if r.verdict == Verdict::Failed {
+        out.push_str(&detail(app, r));
+    }
+    out
 }
 
 /// The checks and commands of the phase that went wrong.

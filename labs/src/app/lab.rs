@@ -2,9 +2,11 @@
 
 use anyhow::{Context, Result};
 
-use super::{attach, close_active, session, shell, App, EXIT_ENV, EXIT_NOT_YET};
+use super::{
+    attach, close_active, session, shell, take_closed_reason, App, EXIT_ENV, EXIT_NOT_YET,
+};
 use crate::check::{grade_step, step_status, StepStatus};
-use crate::progress::Active;
+use crate::progress::{Active, Owner};
 use crate::runner;
 use crate::sandbox::Sandbox;
 use crate::schema::Scenario;
@@ -46,6 +48,13 @@ pub fn goto(app: &App, lab: Option<&str>, step: &str, keep: bool) -> Result<u8> 
         })?,
     };
     let mut p = app.load_progress()?;
+    // Asked (or refused) before anything changes.
+    close_active(
+        app,
+        &mut p,
+        &format!("`hull-lab goto {step}` in another terminal opened lab {lab} afresh"),
+        false,
+    )?;
     p.lab_mut(&lab).at = Some(s.steps[i].id.clone());
     app.save_progress(&p)?;
     open(app, s, i, keep)
@@ -53,12 +62,20 @@ pub fn goto(app: &App, lab: Option<&str>, step: &str, keep: bool) -> Result<u8> 
 
 fn open(app: &App, s: &Scenario, at: usize, keep: bool) -> Result<u8> {
     let mut p = app.load_progress()?;
-    close_active(app, &mut p)?;
+    close_active(
+        app,
+        &mut p,
+        &format!(
+            "`hull-lab start {}` in another terminal opened a fresh sandbox",
+            s.id
+        ),
+        false,
+    )?;
     let hull = app.hull()?;
-    let note = if at == 0 {
-        String::new()
-    } else {
-        format!(", replaying the solutions of steps 1-{at}")
+    let note = match at {
+        0 => String::new(),
+        1 => ", replaying the solution of step 1".to_owned(),
+        n => format!(", replaying the solutions of steps 1-{n}"),
     };
     eprintln!(
         "{}",
@@ -68,15 +85,20 @@ fn open(app: &App, s: &Scenario, at: usize, keep: bool) -> Result<u8> {
     let mut sb =
         runner::prepare(&hull, s, at).with_context(|| format!("cannot prepare lab {}", s.id))?;
     sb.keep(); // from now on the progress file knows it; it goes when the shell is left
+    let shell_here = std::io::IsTerminal::is_terminal(&std::io::stdin()) || !keep;
     p.active = Some(Active {
         lab: s.id.clone(),
         sandbox: sb.dir().to_path_buf(),
+        owner: if shell_here { Owner::me() } else { None },
     });
     p.lab_mut(&s.id).at = Some(s.steps[at].id.clone());
+    p.lab_mut(&s.id)
+        .started
+        .get_or_insert_with(super::recap::now);
     app.save_progress(&p)?;
     write_prompt(&sb, s, Some(at));
     println!("{}", ui::task(app.style, s, at));
-    if !std::io::IsTerminal::is_terminal(&std::io::stdin()) && keep {
+    if !shell_here {
         println!(
             "Sandbox kept at {} (HULL_ROOT={})",
             sb.dir().display(),
@@ -85,18 +107,68 @@ fn open(app: &App, s: &Scenario, at: usize, keep: bool) -> Result<u8> {
         return Ok(0);
     }
     let code = shell::run(&sb, s)?;
+    if let Some(why) = take_closed_reason(app, sb.dir()) {
+        // The sandbox and the progress file are the other terminal's now.
+        println!(
+            "\n{} The shell of lab {} was closed from outside: {why}.",
+            app.style.yellow("!"),
+            s.id
+        );
+        return Ok(code);
+    }
     let mut p = app.load_progress()?;
     let done = p.lab(&s.id).done(s);
+    let ours = p.active.as_ref().is_some_and(|a| a.sandbox == sb.dir());
     if keep {
+        if let Some(a) = p.active.as_mut().filter(|_| ours) {
+            a.owner = None;
+            app.save_progress(&p)?;
+        }
         println!("Left lab {}; its sandbox stays: `hull-lab check` grades it, `hull-lab reset` removes it.", s.id);
     } else {
-        p.active = None;
-        app.save_progress(&p)?;
+        if ours {
+            p.active = None;
+            app.save_progress(&p)?;
+        }
         sb.destroy().context("cannot remove the sandbox")?;
         println!(
             "Left lab {} at {} (progress saved; `hull-lab start {}` continues in a fresh sandbox).",
             s.id,
             ui::bar(done, s.steps.len(), 12),
+            s.id
+        );
+    }
+    Ok(code)
+}
+
+/// `shell`: a second shell in the open lab's sandbox (same namespaces, HULL_ROOT, lab
+/// directory and prompt), for a second terminal.
+pub fn second_shell(app: &App) -> Result<u8> {
+    if let Some(dir) = super::inside_shell() {
+        anyhow::bail!(
+            "this is already a shell of the lab (its sandbox is {}); run `hull-lab shell` in another terminal",
+            dir.display()
+        );
+    }
+    let sess = session(app)?;
+    let s = app.scenario(&sess.lab)?;
+    let sb = attach(&sess)?;
+    eprintln!(
+        "{}",
+        app.style.dim(&format!(
+            "A second shell in lab {}: `exit` leaves it; the lab stays open in its first terminal.",
+            s.id
+        ))
+    );
+    let code = shell::second(&sb, s)?;
+    if !sb.dir().exists() {
+        let why = std::fs::read_to_string(super::closed_note(app, sb.dir())).map_or_else(
+            |_| "its sandbox is gone".to_owned(),
+            |w| w.trim().to_owned(),
+        );
+        println!(
+            "\n{} This shell of lab {} was closed from outside: {why}.",
+            app.style.yellow("!"),
             s.id
         );
     }
@@ -164,6 +236,10 @@ pub fn check(app: &App, all: bool) -> Result<u8> {
         );
         return Ok(0);
     };
+    // A prediction is the first answer written, kept before the checks reveal anything.
+    if super::recap::keep_predictions(&mut p, &sb, s, i) {
+        app.save_progress(&p)?;
+    }
     let r = grade(&sb, s, i);
     let next = if r.status == StepStatus::Pass {
         p.lab_mut(&s.id).advance(s, i);
@@ -178,13 +254,22 @@ pub fn check(app: &App, all: bool) -> Result<u8> {
         app.print_json(&r)?;
     } else {
         print!("{}", ui::step_report(app.style, &r));
+        if r.status == StepStatus::Pass {
+            print!("{}", ui::debrief(app.style, s, i));
+        }
         match next {
             Some(n) => println!("\n{}", ui::task(app.style, s, n)),
-            None if r.status == StepStatus::Pass => println!(
-                "\n{} You finished {}. The shell stays open until you `exit`.",
-                app.style.green("★"),
-                s.title
-            ),
+            None if r.status == StepStatus::Pass => {
+                print!(
+                    "{}",
+                    super::recap::recap_in(app.style, s, &p.lab(&s.id), &sb)
+                );
+                println!(
+                    "\n{} You finished {}. The shell stays open until you `exit`.",
+                    app.style.green("★"),
+                    s.title
+                );
+            }
             None => {}
         }
     }

@@ -3,7 +3,9 @@
 
 mod info;
 mod lab;
+pub mod recap;
 mod shell;
+mod terminal;
 mod watch;
 
 use std::path::{Path, PathBuf};
@@ -11,13 +13,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::load;
-use crate::progress::{Progress, Store};
+use crate::progress::{Owner, Progress, Store};
 use crate::sandbox::{find_hull, Sandbox};
 use crate::schema::Scenario;
 use crate::ui::Style;
 
 pub use info::{hint, list, progress, reset, solution, verify};
-pub use lab::{check, goto, grade_all, start};
+pub use lab::{check, goto, grade_all, second_shell, start};
 pub use watch::watch;
 
 /// Exit codes of `check` and `verify`: passed, not yet, the environment broke.
@@ -123,8 +125,31 @@ pub fn attach(s: &Session) -> Result<Sandbox> {
     })
 }
 
-/// Destroys the open sandbox recorded in the progress file, unless we are inside it.
-pub fn close_active(app: &App, p: &mut Progress) -> Result<()> {
+/// The open lab's shell in another terminal, if there is one.
+pub fn open_elsewhere(p: &Progress) -> Option<(String, Owner)> {
+    let active = p.active.as_ref()?;
+    let owner = active.owner?;
+    (owner.alive() && Some(owner) != Owner::me()).then(|| (active.lab.clone(), owner))
+}
+
+/// Where the reason a lab's shell was closed from outside is left for that shell's hull-lab.
+pub(crate) fn closed_note(app: &App, sandbox: &Path) -> PathBuf {
+    let name = sandbox.file_name().unwrap_or_default();
+    app.store.dir.join("closed").join(name)
+}
+
+/// Why another terminal closed the sandbox at `sandbox`, once (the note is removed).
+pub fn take_closed_reason(app: &App, sandbox: &Path) -> Option<String> {
+    let note = closed_note(app, sandbox);
+    let why = std::fs::read_to_string(&note).ok()?;
+    let _ = std::fs::remove_file(&note);
+    Some(why.trim().to_owned())
+}
+
+/// Destroys the open sandbox recorded in the progress file, unless we are inside it. When its
+/// shell is open in another terminal, asks first (unless `asked`), and leaves that terminal
+/// a note saying `why` it was closed.
+pub fn close_active(app: &App, p: &mut Progress, why: &str, asked: bool) -> Result<()> {
     let Some(active) = p.active.clone() else {
         return Ok(());
     };
@@ -133,6 +158,24 @@ pub fn close_active(app: &App, p: &mut Progress) -> Result<()> {
             "you are in the shell of lab {}: leave it with `exit` first (the sandbox goes with it)",
             active.lab
         );
+    }
+    if let Some((lab, owner)) = open_elsewhere(p) {
+        if !asked {
+            let question = format!(
+                "Lab {lab} is open in another terminal (hull-lab, PID {}). Close it there and go on?",
+                owner.pid
+            );
+            let how =
+                "leave it with `exit` there first; `hull-lab shell` opens a second shell in it";
+            if !terminal::confirm(&question, false, how)? {
+                bail!("nothing changed: lab {lab} stays open in the other terminal");
+            }
+        }
+        let note = closed_note(app, &active.sandbox);
+        if let Some(dir) = note.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = std::fs::write(&note, why);
     }
     if let Ok(sb) = Sandbox::attach(&active.sandbox) {
         sb.destroy()

@@ -42,8 +42,11 @@ pub fn observe(sb: &Sandbox, c: &AnswerCheck) -> Result<(), Verdict> {
         Err(_) => {
             return Err(Verdict::not_yet(
                 expected,
-                format!("no file {} in the lab directory", c.file),
-                format!("write your answer there: echo ANSWER > $LAB/{}", c.file),
+                format!(
+                    "no file {} in the lab directory (write your answer there: echo … > $LAB/{})",
+                    c.file, c.file
+                ),
+                "ls $LAB",
             ))
         }
     };
@@ -51,10 +54,13 @@ pub fn observe(sb: &Sandbox, c: &AnswerCheck) -> Result<(), Verdict> {
         return Err(Verdict::not_yet(
             expected,
             format!("{} is empty", c.file),
-            format!("echo ANSWER > $LAB/{}", c.file),
+            format!("cat $LAB/{}", c.file),
         ));
     }
     let wrong = |note: &str| {
+        // The scenario's own diagnosis of a common mistake comes first.
+        let named = c.wrong_answers.iter().find(|w| w.matches(&written));
+        let note = named.map_or(note, |w| w.diagnosis.trim());
         let seen = if note.is_empty() {
             format!("you wrote {:?}, which is not it", short(&written))
         } else {
@@ -105,7 +111,7 @@ pub fn observe(sb: &Sandbox, c: &AnswerCheck) -> Result<(), Verdict> {
                 return Err(Verdict::not_yet(
                     format!("container {name} exited"),
                     format!("it is {status}"),
-                    format!("stop it first (hull stop {name}), then hull inspect -f '{{{{.State.ExitCode}}}}' {name}"),
+                    format!("stop it first (hull stop -t 2 {name}), then hull inspect -f '{{{{.State.ExitCode}}}}' {name}"),
                 ));
             }
             let code = rec
@@ -151,8 +157,24 @@ pub fn observe(sb: &Sandbox, c: &AnswerCheck) -> Result<(), Verdict> {
             };
             if digest_matches(&written, diff_id) {
                 Ok(())
-            } else if layers.iter().any(|(d, _)| digest_matches(&written, d)) {
-                Err(wrong("that is another layer of the image"))
+            } else if let Some((_, dir)) = layers.iter().find(|(d, _)| digest_matches(&written, d))
+            {
+                let p = dir.join(path.trim_start_matches('/'));
+                let holds_file = std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_file());
+                let shown = dir.display();
+                Err(wrong(&if holds_file && !opaque {
+                    format!("that layer adds {path} as a regular file; the whiteout that hides it is in a layer above it (ls -l {shown}/{})", path.trim_start_matches('/'))
+                } else {
+                    format!(
+                        "that layer has no {} for {path} (ls -la {shown}/{})",
+                        if opaque {
+                            "opaque directory"
+                        } else {
+                            "whiteout"
+                        },
+                        path.trim_start_matches('/')
+                    )
+                }))
             } else {
                 Err(wrong(
                     "not a diff id of this image's layers (hull image inspect shows RootFS.Layers)",

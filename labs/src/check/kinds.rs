@@ -34,31 +34,41 @@ pub fn observe(sb: &Sandbox, check: &Check) -> Verdict {
 }
 
 pub fn describe(check: &Check) -> String {
+    if let Some(says) = check.says() {
+        return says.trim().to_owned();
+    }
     match check {
         Check::Container(c) => {
             let mut parts = Vec::new();
-            if let Some(s) = &c.status {
-                parts.push(format!("status {s}"));
+            let exit_said = c.exit_code.is_some() && c.status.as_deref() == Some("exited");
+            if let Some(s) = c.status.as_ref().filter(|_| !exit_said) {
+                parts.push(match s.as_str() {
+                    "exited" => "has stopped".to_owned(),
+                    "created" => "is created but not started".to_owned(),
+                    other => format!("is {other}"),
+                });
             }
             if let Some(x) = c.exit_code {
-                parts.push(format!("exit code {x}"));
+                parts.push(format!("exited with code {x}"));
             }
-            if let Some(o) = c.oom_killed {
-                parts.push(format!("OOMKilled {o}"));
+            match c.oom_killed {
+                Some(true) => parts.push("was killed for using too much memory".into()),
+                Some(false) => parts.push("was not killed for its memory".into()),
+                None => {}
             }
             if let Some(i) = &c.image {
-                parts.push(format!("image {i}"));
+                parts.push(format!("runs image {i}"));
             }
             if let Some(cmd) = &c.command {
-                parts.push(format!("command {}", cmd.join(" ")));
+                parts.push(format!("runs `{}`", cmd.join(" ")));
             }
             if let Some(m) = c.memory {
-                parts.push(format!("memory limit {}", m.0));
+                parts.push(format!("has a memory limit of {}", bytes_words(m.0)));
             }
             if let Some(p) = c.pids_limit {
-                parts.push(format!("pids limit {p}"));
+                parts.push(pids_words(p));
             }
-            format!("container {}: {}", c.name, parts.join(", "))
+            format!("container {} {}", c.name, join_words(&parts))
         }
         Check::Command(c) => {
             let mut lines = c.run.trim().lines();
@@ -71,35 +81,70 @@ pub fn describe(check: &Check) -> String {
         }
         Check::File(c) => {
             let place = match &c.on {
-                FileOn::Host => "on the host".to_owned(),
-                FileOn::Container(n) => format!("in container {n}"),
+                FileOn::Host => String::new(),
+                FileOn::Container(n) => format!(" in container {n}"),
             };
-            let what = match (c.exists, &c.contains, c.file_type) {
-                (Some(false), _, _) => "absent".to_owned(),
-                (_, Some(t), _) => format!("contains {t:?}"),
-                (_, _, Some(t)) => format!("is a {}", type_name(t)),
-                _ => "exists".to_owned(),
-            };
-            format!("{} {place}: {what}", c.path)
+            let here = format!("{}{place}", c.path.words());
+            match (c.exists, &c.contains, c.file_type) {
+                (Some(false), _, _) => format!("no file {here}"),
+                (_, Some(t), _) => format!("{here} holds {t:?}"),
+                (_, _, Some(t)) => format!("{here} is a {}", type_name(t)),
+                _ => format!("{here} exists"),
+            }
         }
-        Check::Http(c) => format!("GET {} answers {}", shown_url(c), c.status),
-        Check::Cgroup(c) => format!("cgroup of {}: {} = {}", c.container, c.file, c.equals),
-        Check::Netfilter(c) => format!("a DNAT rule for port {} in table ip hull", c.port),
-        Check::Answer(c) => format!("answer in {}: {}", c.file, answer::describe(&c.truth)),
+        Check::Http(c) => match (&c.body_contains, c.status) {
+            (Some(b), _) => format!("{} answers with a page holding {b:?}", shown_url(c)),
+            (None, 200) => format!("{} answers with a page", shown_url(c)),
+            (None, st) => format!("{} answers with status {st}", shown_url(c)),
+        },
+        Check::Cgroup(c) => format!(
+            "the cgroup of container {} has {} = {}",
+            c.container, c.file, c.equals
+        ),
+        Check::Netfilter(c) => format!("port {} is forwarded by a DNAT rule", c.port),
+        Check::Answer(c) => format!("{} holds {}", c.file, answer::describe(&c.truth)),
     }
 }
 
+/// `a, b and c`
+fn join_words(parts: &[String]) -> String {
+    match parts {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// `32 MiB (33554432 bytes)`
+pub fn bytes_words(b: u64) -> String {
+    if b >= 1 << 20 && b.is_multiple_of(1 << 20) {
+        format!("{} MiB ({b} bytes)", b >> 20)
+    } else {
+        format!("{b} bytes")
+    }
+}
+
+/// hull's PidsLimit: 0 and -1 mean no limit, as Docker's.
+fn pids_words(p: i64) -> String {
+    if p <= 0 {
+        "has no limit on its number of tasks".into()
+    } else {
+        format!("may run at most {p} tasks")
+    }
+}
+
+/// A command the learner can paste in the lab shell as it stands.
 pub fn default_look(check: &Check) -> String {
     match check {
         Check::Container(c) => format!("hull ps -a; hull inspect {}", c.name),
-        Check::Command(c) => format!("run it yourself: {}", c.run),
+        Check::Command(c) => c.run.trim().to_owned(),
         Check::File(c) => match &c.on {
-            FileOn::Host => format!("ls -la {}", c.path),
-            FileOn::Container(n) => format!("hull exec {n} ls -la {}", c.path),
+            FileOn::Host => format!("ls -la {}", c.path.shell()),
+            FileOn::Container(n) => format!("hull exec {n} ls -la {}", c.path.shell()),
         },
-        Check::Http(c) => format!("wget -qO- {}; hull ps; hull logs NAME", shown_url(c)),
+        Check::Http(c) => format!("wget -qO- {}; hull ps", shown_url(c)),
         Check::Cgroup(c) => format!(
-            "hull inspect -f '{{{{.State.Pid}}}}' {}, then /proc/PID/cgroup and /sys/fs/cgroup",
+            "cat /proc/$(hull inspect -f '{{{{.State.Pid}}}}' {})/cgroup",
             c.container
         ),
         Check::Netfilter(_) => "nft list table ip hull".into(),
@@ -203,8 +248,11 @@ fn container(sb: &Sandbox, c: &ContainerCheck) -> Result<(), Verdict> {
             .pointer("/HostConfig/PidsLimit")
             .and_then(Value::as_i64)
             .unwrap_or(0);
-        if got != want {
-            return Err(mismatch("pids limit", want, got));
+        if got != want && !(got <= 0 && want <= 0) {
+            return Err(differs(
+                format!("a container that {}", pids_words(want)),
+                format!("one that {}", pids_words(got)),
+            ));
         }
     }
     Ok(())
@@ -220,9 +268,9 @@ fn command(sb: &Sandbox, c: &CommandCheck) -> Result<(), Verdict> {
             "it was still running",
         ));
     };
+    let err = out.stderr.trim();
     if let Some(want) = c.exit_code {
         if code != want {
-            let err = out.stderr.trim();
             let seen = if err.is_empty() {
                 code.to_string()
             } else {
@@ -233,10 +281,11 @@ fn command(sb: &Sandbox, c: &CommandCheck) -> Result<(), Verdict> {
     }
     let seen = |what: &str, text: &str| {
         let text = text.trim();
-        if text.is_empty() {
-            format!("no {what}")
-        } else {
-            format!("{what} {:?}", short(text))
+        match (text.is_empty(), err.is_empty() || what == "errors") {
+            (true, true) => format!("no {what}"),
+            // "no output" alone hides why: a container that does not exist, say.
+            (true, false) => format!("no {what}; it said {:?}", short(err)),
+            (false, _) => format!("{what} {:?}", short(text)),
         }
     };
     if let Some(want) = &c.stdout_contains {
@@ -254,7 +303,9 @@ fn command(sb: &Sandbox, c: &CommandCheck) -> Result<(), Verdict> {
             .map_err(|e| Verdict::Env(format!("bad stdout_matches: {e}")))?;
         if !rx.is_match(&out.stdout) {
             return Err(differs(
-                format!("output matching /{re}/"),
+                c.says
+                    .clone()
+                    .unwrap_or_else(|| format!("output matching /{re}/")),
                 seen("output", &out.stdout),
             ));
         }
@@ -327,7 +378,7 @@ fn file(sb: &Sandbox, c: &FileCheck) -> Result<(), Verdict> {
         )
         .and_then(|r| r)
         .map_err(|e| Verdict::Env(format!("cannot examine {}: {e}", path.display())))?;
-    let here = c.path.to_string();
+    let here = c.path.words();
     match (seen, c.exists) {
         (Some(_), Some(false)) => Err(differs(format!("{here} absent"), "it exists")),
         (None, Some(false)) => Ok(()),

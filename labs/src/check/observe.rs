@@ -10,6 +10,10 @@ use serde_json::Value;
 use super::Verdict;
 use crate::sandbox::{cgroup, Sandbox};
 
+/// What a check sees of a container that does not exist (not waited for: the learner's
+/// commands have finished, it will not appear by itself).
+pub const NO_SUCH_CONTAINER: &str = "no such container";
+
 const HULL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `hull inspect --format json NAME`, the first element.
@@ -22,8 +26,8 @@ pub fn inspect(sb: &Sandbox, name: &str) -> Result<Value, Verdict> {
         if err.contains("No such") || err.contains("no such") {
             return Err(Verdict::not_yet(
                 format!("a container named {name}"),
-                "no such container",
-                "hull ps -a lists the containers, with their names in the last column",
+                NO_SUCH_CONTAINER,
+                "hull ps -a",
             ));
         }
         return Err(Verdict::Env(format!("hull inspect {name} failed: {err}")));
@@ -42,8 +46,8 @@ pub fn inspect(sb: &Sandbox, name: &str) -> Result<Value, Verdict> {
     if rec.get("State").is_none() {
         return Err(Verdict::not_yet(
             format!("a container named {name}"),
-            format!("{name} names an image, not a container"),
-            "hull ps -a lists the containers, with their names in the last column",
+            format!("{NO_SUCH_CONTAINER} ({name} names an image)"),
+            "hull ps -a",
         ));
     }
     Ok(rec)

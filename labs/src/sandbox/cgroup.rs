@@ -130,6 +130,57 @@ pub fn dir_of(pid: u32, m: &Mount) -> io::Result<PathBuf> {
     ))
 }
 
+/// What one sandbox may use at most: its memory (bytes) and its number of tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Limits {
+    pub memory: u64,
+    pub pids: u64,
+}
+
+/// Set to change the caps of the sandboxes made from then on.
+pub const ENV_MEMORY: &str = "HULL_LAB_MEMORY";
+pub const ENV_PIDS: &str = "HULL_LAB_PIDS";
+
+impl Limits {
+    /// Room for the labs (a build, a few containers, a 32 MiB hog) with the rest of a
+    /// 2 GiB machine left to its host.
+    pub const DEFAULT: Limits = Limits {
+        memory: 768 << 20,
+        pids: 1024,
+    };
+
+    /// The defaults, or `$HULL_LAB_MEMORY` (`768m`, `1g`) and `$HULL_LAB_PIDS`.
+    pub fn from_env() -> Result<Limits, String> {
+        let mut l = Limits::DEFAULT;
+        if let Some(v) = std::env::var(ENV_MEMORY).ok().filter(|v| !v.is_empty()) {
+            l.memory =
+                crate::parse::parse_size(&v).map_err(|e| format!("${ENV_MEMORY}={v:?}: {e}"))?;
+            if l.memory < 64 << 20 {
+                return Err(format!("${ENV_MEMORY}={v:?}: a sandbox needs at least 64m"));
+            }
+        }
+        if let Some(v) = std::env::var(ENV_PIDS).ok().filter(|v| !v.is_empty()) {
+            l.pids = v
+                .parse()
+                .ok()
+                .filter(|n| *n >= 64)
+                .ok_or_else(|| format!("${ENV_PIDS}={v:?}: a number of tasks, 64 or more"))?;
+        }
+        Ok(l)
+    }
+
+    /// `768 MiB of memory, 1024 tasks`
+    pub fn describe(&self) -> String {
+        let m = self.memory;
+        let mem = if m.is_multiple_of(1 << 30) {
+            format!("{} GiB", m >> 30)
+        } else {
+            format!("{} MiB", m >> 20)
+        };
+        format!("{mem} of memory, {} tasks", self.pids)
+    }
+}
+
 /// One directory per hierarchy, all named alike.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Tree {
@@ -163,6 +214,46 @@ impl Tree {
             ));
         }
         Ok(tree)
+    }
+
+    /// Caps the whole subtree: memory (v2 `memory.max`, v1 `memory.limit_in_bytes`, swap
+    /// included where the kernel accounts it) and the number of tasks (`pids.max`). The
+    /// kernel's OOM killer then picks a victim inside the sandbox, never outside it.
+    pub fn limit(&self, limits: &Limits) -> io::Result<()> {
+        let memory = limits.memory.to_string();
+        let pids = limits.pids.to_string();
+        for dir in &self.dirs {
+            let v2 = dir.join("cgroup.controllers").exists();
+            let mut files: Vec<(&str, &str)> = Vec::new();
+            if v2 {
+                let parent = dir.parent().unwrap_or(dir);
+                let offered =
+                    fs::read_to_string(parent.join("cgroup.controllers")).unwrap_or_default();
+                for c in ["memory", "pids"] {
+                    if offered.split_whitespace().any(|o| o == c) {
+                        // Best effort: a parent holding processes cannot delegate (the
+                        // "no internal processes" rule); the files below then are absent.
+                        let _ = fs::write(parent.join("cgroup.subtree_control"), format!("+{c}"));
+                    }
+                }
+                files.extend([("memory.max", memory.as_str()), ("memory.swap.max", "0")]);
+                files.push(("pids.max", pids.as_str()));
+            } else {
+                files.extend([
+                    ("memory.limit_in_bytes", memory.as_str()),
+                    ("memory.memsw.limit_in_bytes", memory.as_str()),
+                    ("pids.max", pids.as_str()),
+                ]);
+            }
+            for (file, value) in files {
+                let path = dir.join(file);
+                if !path.exists() {
+                    continue; // not this hierarchy's controller, or no swap accounting
+                }
+                fs::write(&path, value).map_err(|e| at(&path, "write", e))?;
+            }
+        }
+        Ok(())
     }
 
     /// `cgroup.procs` of each directory: writing 0 to one moves the writer into it.

@@ -137,8 +137,11 @@ pub fn write_file(path: &CStr, data: &[u8]) -> io::Result<()> {
 }
 
 /// In the holder: new mount, network and UTS namespaces; no mount events shared with the
-/// real host; a hostname; loopback up; forwarding on (for this network namespace only).
-pub fn make_host(hostname: &str) -> io::Result<()> {
+/// real host; a hostname; loopback up; forwarding on (for this network namespace only); a
+/// sysfs of its own, so `/sys/class/net` lists the sandbox's interfaces rather than the
+/// host's (the cgroup mounts below `/sys/fs/cgroup` are carried over through `park`, an
+/// empty directory).
+pub fn make_host(hostname: &str, park: &CStr) -> io::Result<()> {
     let check = |r: libc::c_int| {
         if r < 0 {
             Err(io::Error::last_os_error())
@@ -159,6 +162,28 @@ pub fn make_host(hostname: &str) -> io::Result<()> {
             std::ptr::null(),
         ))?;
         check(libc::sethostname(hostname.as_ptr().cast(), hostname.len()))?;
+        // sysfs shows the network devices of the namespace that mounts it.
+        check(libc::mount(
+            c"/sys/fs/cgroup".as_ptr(),
+            park.as_ptr(),
+            std::ptr::null(),
+            libc::MS_BIND | libc::MS_REC,
+            std::ptr::null(),
+        ))?;
+        check(libc::mount(
+            c"sysfs".as_ptr(),
+            c"/sys".as_ptr(),
+            c"sysfs".as_ptr(),
+            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+            std::ptr::null(),
+        ))?;
+        check(libc::mount(
+            park.as_ptr(),
+            c"/sys/fs/cgroup".as_ptr(),
+            std::ptr::null(),
+            libc::MS_MOVE,
+            std::ptr::null(),
+        ))?;
         write_file(c"/proc/sys/net/ipv4/ip_forward", b"1")?;
         let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
         check(sock)?;

@@ -67,8 +67,18 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// A fresh sandbox, with `hull` the binary its commands find on their PATH.
+    /// A fresh sandbox, with `hull` the binary its commands find on their PATH, capped by
+    /// [`cgroup::Limits::from_env`].
     pub fn create(hull: &Path) -> Result<Sandbox, SandboxError> {
+        let limits = cgroup::Limits::from_env().map_err(|why| SandboxError::Gone {
+            dir: "(not made)".into(),
+            why,
+        })?;
+        Sandbox::create_with(hull, &limits)
+    }
+
+    /// A fresh sandbox with the given caps.
+    pub fn create_with(hull: &Path, limits: &cgroup::Limits) -> Result<Sandbox, SandboxError> {
         let dir = tempfile::Builder::new()
             .prefix("hull-lab.")
             .tempdir()
@@ -100,7 +110,15 @@ impl Sandbox {
         }
         sandbox.info.cgroups =
             cgroup::Tree::create(&name).map_err(io_err("create the sandbox's cgroups"))?;
-        let child = spawn_holder(&sandbox.info.cgroups).map_err(io_err("start the holder"))?;
+        sandbox
+            .info
+            .cgroups
+            .limit(limits)
+            .map_err(io_err("cap the sandbox's cgroups"))?;
+        let park = sandbox.dir.join("tmp/cgroup-mounts");
+        std::fs::create_dir(&park).map_err(io_err(format!("create {}", park.display())))?;
+        let child =
+            spawn_holder(&sandbox.info.cgroups, &park).map_err(io_err("start the holder"))?;
         sandbox.info.holder = child.id() as i32;
         sandbox.child = Some(child);
         sandbox.info.holder_start =
@@ -372,7 +390,9 @@ impl Drop for Sandbox {
 }
 
 /// The holder: joins the cgroups, makes the namespaces, sets them up, then sleeps forever.
-fn spawn_holder(cgroups: &cgroup::Tree) -> io::Result<Child> {
+fn spawn_holder(cgroups: &cgroup::Tree, park: &Path) -> io::Result<Child> {
+    let park = CString::new(park.as_os_str().as_encoded_bytes())
+        .map_err(|_| io::Error::other("a NUL in the sandbox's path"))?;
     let procs: Vec<CString> = cgroups
         .procs_files()
         .iter()
@@ -392,7 +412,10 @@ fn spawn_holder(cgroups: &cgroup::Tree) -> io::Result<Child> {
             for p in &procs {
                 exec::write_file(p, b"0")?;
             }
-            exec::make_host(HOSTNAME)
+            // The OOM killer of a full sandbox takes what filled it, not the holder (best
+            // effort: lowering it takes CAP_SYS_RESOURCE; a tiny `sleep` is not chosen anyway).
+            let _ = exec::write_file(c"/proc/self/oom_score_adj", b"-1000");
+            exec::make_host(HOSTNAME, &park)
         });
     }
     cmd.spawn()

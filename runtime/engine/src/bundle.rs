@@ -8,8 +8,10 @@ use serde_json::{json, Value};
 use super::error::{EngineError, Result};
 use super::record::Record;
 
-/// Where `--init` finds its init inside the container.
-pub const INIT_PATH: &str = "/sbin/hull-init";
+/// Where `--init` finds its init inside the container: Docker's path. The runtime makes the
+/// mount point in the container's own layer, through the image's links (a usr-merged image's
+/// `/sbin -> usr/sbin`), as runc does for Docker; nothing is added when `--init` is not given.
+pub const INIT_PATH: &str = "/sbin/docker-init";
 
 /// The most of `/etc/passwd` or `/etc/group` hull reads: far more than any real one.
 const ACCOUNT_FILE_LIMIT: u64 = 16 << 20;
@@ -58,8 +60,9 @@ pub fn resolve_user(spec: &str, rootfs: &Path) -> Result<(u32, u32, Vec<u32>)> {
                 .ok_or_else(|| EngineError::NoSuchGroup(g.to_string()))?,
         };
     }
-    // Supplementary groups: every group that lists the user by name.
-    let extra = name
+    // Supplementary groups: every group that lists the user by name; without an explicit
+    // group, the primary one first (as Docker's runtime sets them: `id` shows `groups=`).
+    let members: Vec<u32> = name
         .map(|n| {
             group
                 .lines()
@@ -70,6 +73,10 @@ pub fn resolve_user(spec: &str, rootfs: &Path) -> Result<(u32, u32, Vec<u32>)> {
                 .collect()
         })
         .unwrap_or_default();
+    let extra = match grp {
+        None => std::iter::once(gid).chain(members).collect(),
+        Some(_) => members,
+    };
     Ok((uid, gid, extra))
 }
 
@@ -94,15 +101,17 @@ pub struct BundleInputs<'a> {
 
 pub fn config(b: &BundleInputs) -> Result<Value> {
     let r = b.record;
+    // No user: root, with root's groups as the image lists them (Docker looks up "0").
     let (uid, gid, additional) = if r.config.user.is_empty() {
-        (0, 0, vec![])
+        resolve_user("0", b.rootfs).unwrap_or((0, 0, vec![0]))
     } else {
         resolve_user(&r.config.user, b.rootfs)?
     };
     let mut args = vec![r.path.clone()];
     args.extend(r.args.iter().cloned());
     if r.host_config.init {
-        args.insert(0, INIT_PATH.to_string());
+        // As Docker runs tini: `/sbin/docker-init -- COMMAND…`.
+        args.splice(0..0, [INIT_PATH.to_string(), "--".to_string()]);
     }
     let cwd = if r.config.working_dir.is_empty() {
         "/".to_string()
@@ -118,8 +127,11 @@ pub fn config(b: &BundleInputs) -> Result<Value> {
         json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
         json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"]}),
     ];
+    // Then, as Docker orders them, the container's own files, volumes, tmpfs and init, parents
+    // before what is mounted below them (a volume on /etc keeps /etc/hosts).
+    let mut own = Vec::new();
     for f in ["hostname", "hosts", "resolv.conf"] {
-        mounts.push(json!({
+        own.push(json!({
             "destination": format!("/etc/{f}"), "type": "bind",
             "source": b.container_dir.join(f), "options": ["rbind", "rprivate"]
         }));
@@ -129,7 +141,7 @@ pub fn config(b: &BundleInputs) -> Result<Value> {
         if !m.rw {
             opts.push("ro".into());
         }
-        mounts.push(json!({"destination": m.destination, "type": "bind", "source": m.source, "options": opts}));
+        own.push(json!({"destination": m.destination, "type": "bind", "source": m.source, "options": opts}));
     }
     for (dest, opts) in &r.host_config.tmpfs {
         let mut o = vec![
@@ -142,16 +154,22 @@ pub fn config(b: &BundleInputs) -> Result<Value> {
                 .filter(|s| !s.is_empty())
                 .map(str::to_string),
         );
-        mounts.push(json!({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": o}));
+        own.push(json!({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": o}));
     }
     if r.host_config.init {
-        mounts.push(json!({"destination": INIT_PATH, "type": "bind", "source": b.init_script, "options": ["bind", "ro"]}));
+        own.push(json!({"destination": INIT_PATH, "type": "bind", "source": b.init_script, "options": ["bind", "ro"]}));
     }
+    own.sort_by_key(|m| {
+        m["destination"]
+            .as_str()
+            .map_or(0, |d| Path::new(d).components().count())
+    });
+    mounts.extend(own);
     let mut resources = json!({"devices": [{"allow": false, "access": "rwm"}]});
     let hc = &r.host_config;
     if hc.memory > 0 {
         resources["memory"] = json!({"limit": hc.memory});
-        if hc.memory_swap != 0 && hc.memory_swap != hc.memory * 2 {
+        if hc.memory_swap != 0 && hc.memory_swap != hc.memory.saturating_mul(2) {
             resources["memory"]["swap"] = json!(hc.memory_swap);
         }
     }
@@ -209,9 +227,11 @@ pub fn config(b: &BundleInputs) -> Result<Value> {
 
 /// The forwarding init `--init` puts in PID 1: it runs the command as its child, passes the
 /// usual termination signals on, and exits with the child's status. A shell script, so it
-/// needs /bin/sh in the image (Docker's --init is a static binary; a documented difference).
+/// needs /bin/sh in the image, and PID 1's command line starts with `/bin/sh` (Docker's
+/// --init is tini, a static binary; a documented difference).
 pub const INIT_SCRIPT: &str = r#"#!/bin/sh
-# hull-init: PID 1 that forwards signals to its child and exits with the child's status.
+# hull's docker-init: PID 1 that forwards signals to its child and exits with its status.
+[ "$1" = "--" ] && shift
 "$@" &
 child=$!
 for s in TERM INT HUP QUIT USR1 USR2; do
@@ -229,6 +249,50 @@ mod tests {
     use super::*;
 
     #[test]
+    fn mounts_come_parents_first_and_init_only_when_asked() {
+        let r = Record {
+            path: "sh".into(),
+            mounts: vec![crate::record::MountPoint {
+                typ: "volume".into(),
+                source: "/vols/v/_data".into(),
+                destination: "/etc".into(),
+                rw: true,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let dir = std::path::PathBuf::from("/c");
+        let inputs = BundleInputs {
+            netns: NetNs::New,
+            record: &r,
+            rootfs: Path::new("/c/merged"),
+            container_dir: &dir,
+            init_script: Path::new("/hull/hull-init"),
+        };
+        let dests = |v: &Value| -> Vec<String> {
+            v["mounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["destination"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let all = dests(&config(&inputs).unwrap());
+        let pos = |d: &str| all.iter().position(|x| x == d).unwrap();
+        assert!(pos("/etc") < pos("/etc/hosts"), "{all:?}");
+        assert!(!all.iter().any(|d| d == INIT_PATH), "{all:?}");
+        let mut with_init = r.clone();
+        with_init.host_config.init = true;
+        let spec = config(&BundleInputs {
+            record: &with_init,
+            ..inputs
+        })
+        .unwrap();
+        assert!(dests(&spec).iter().any(|d| d == INIT_PATH));
+        assert_eq!(spec["process"]["args"], json!([INIT_PATH, "--", "sh"]));
+    }
+
+    #[test]
     fn users_from_the_containers_files() {
         let t = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(t.path().join("etc")).unwrap();
@@ -244,13 +308,13 @@ mod tests {
         .unwrap();
         assert_eq!(
             resolve_user("user", t.path()).unwrap(),
-            (1000, 1000, vec![10])
+            (1000, 1000, vec![1000, 10])
         );
         assert_eq!(
             resolve_user("1000:10", t.path()).unwrap(),
             (1000, 10, vec![])
         );
-        assert_eq!(resolve_user("4242", t.path()).unwrap(), (4242, 0, vec![]));
+        assert_eq!(resolve_user("4242", t.path()).unwrap(), (4242, 0, vec![0]));
         assert!(resolve_user("nobody2", t.path())
             .unwrap_err()
             .to_string()

@@ -15,6 +15,10 @@ pub enum EngineError {
     NoSuchContainer(String),
     #[error("No such object: {0}")]
     NoSuchObject(String),
+    #[error("No such image: {0}")]
+    NoSuchImage(String),
+    #[error("No such network: {0}")]
+    NoSuchNetwork(String),
     #[error("conflict: unable to remove image {image}: container {container} is using it (remove the container first, or use -f)")]
     ImageInUse { image: String, container: String },
     #[error("network driver {0:?} is not supported: hull makes bridge networks")]
@@ -24,14 +28,14 @@ pub enum EngineError {
     #[error(transparent)]
     Security(#[from] crate::security::SecurityError),
     #[error(transparent)]
-    Template(#[from] crate::views::TemplateError),
+    Format(#[from] crate::views::FormatError),
     #[error("container {0} is not running")]
     NotRunning(String),
     #[error("container {0} did not stop after SIGKILL")]
     DidNotStop(String),
     #[error("you cannot remove a running container {0}: stop the container before attempting removal or force remove")]
     RemoveRunning(String),
-    #[error("the container name \"/{name}\" is already in use by container {id:?}: remove (or rename) that container to reuse the name")]
+    #[error("Conflict. The container name \"/{name}\" is already in use by container \"{id}\". You have to remove (or rename) that container to be able to reuse that name.")]
     NameInUse { name: String, id: String },
     #[error("invalid container name {0:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
     InvalidName(String),
@@ -55,6 +59,9 @@ pub enum EngineError {
     PeerNotRunning(String),
     #[error("invalid --tmpfs {0:?}: the path must be absolute")]
     TmpfsPath(String),
+    /// `--stop-signal` or STOPSIGNAL: Docker's words.
+    #[error("Invalid signal: {0}")]
+    InvalidSignal(String),
     #[error("unable to find user {0}: no matching entries in passwd file")]
     NoSuchUser(String),
     #[error("unable to find group {0}: no matching entries in group file")]
@@ -72,10 +79,20 @@ pub enum EngineError {
         text: String,
         reason: String,
     },
+    /// A RUN step's command ended with a non-zero status, which `build` then exits with (as
+    /// Docker's does).
+    #[error("Dockerfile line {line}: {text}: the command returned a non-zero code: {code}")]
+    RunStepFailed {
+        line: usize,
+        text: String,
+        code: i32,
+    },
     #[error(transparent)]
     BuildContext(#[from] crate::build::context::ContextError),
     #[error("the build produced no image")]
     NothingBuilt,
+    #[error("failed to reach build target {0} in Dockerfile")]
+    NoBuildTarget(String),
     /// The detached monitor process could not start the container and said why (its report
     /// crossed a fork as text).
     #[error("{0}")]
@@ -84,6 +101,8 @@ pub enum EngineError {
     MonitorVanished,
     #[error(transparent)]
     Network(crate::network::NetworkError),
+    #[error(transparent)]
+    Volume(#[from] crate::volume::VolumeError),
     #[error(transparent)]
     Runtime(#[from] hull_oci::Error),
     #[error(transparent)]
@@ -96,7 +115,21 @@ impl EngineError {
     pub fn exit_code(&self) -> i32 {
         match self {
             EngineError::Runtime(hull_oci::Error::Exec { code, .. }) => *code,
+            EngineError::RunStepFailed { code, .. } => *code,
             _ => 125,
+        }
+    }
+}
+
+impl EngineError {
+    /// The message as Docker words it: a missing image is "No such image: X"; else the
+    /// error itself.
+    pub fn message(&self) -> String {
+        match self {
+            EngineError::Image(hull_image::ImageError::NotFound { reference }) => {
+                format!("No such image: {reference}")
+            }
+            other => other.to_string(),
         }
     }
 }

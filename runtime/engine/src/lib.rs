@@ -4,19 +4,29 @@
 //! overlay rootfs, writes an OCI bundle and hands it to the runtime library, then watches the
 //! process until it ends (the "monitor", in the foreground for `hull run` and in a detached
 //! child for `hull run -d`), recording exit code, OOM kill and times; `rm` takes it all away.
+//!
+//! A command can be killed at any moment: what it was making lives under `tmp/` until it is
+//! complete ([`scratch`]), containers appear and disappear under the records lock
+//! ([`record::lock`]), and opening the engine removes what killed commands left ([`recover`]).
 
 pub mod build;
 pub mod bundle;
 pub mod cmdline;
+pub mod disk_usage;
 pub mod error;
 pub mod monitor;
+pub mod names;
 pub mod network;
 pub mod ops;
 pub mod overlay;
+pub mod prune;
 pub mod record;
+mod recover;
+pub mod scratch;
 pub mod security;
 pub mod units;
 pub mod views;
+pub mod volume;
 
 use std::fs;
 use std::io::Read;
@@ -65,6 +75,10 @@ pub struct RunArgs {
     pub cap_drop: Vec<String>,
     pub privileged: bool,
     pub security_opt: Vec<String>,
+    /// `--stop-signal`: checked when the container is made.
+    pub stop_signal: Option<String>,
+    /// `--stop-timeout` in seconds.
+    pub stop_timeout: Option<i64>,
 }
 
 /// The network a container joins when `--network` is not given: Docker's "bridge", unless
@@ -86,8 +100,16 @@ impl Engine {
         Engine::open(&root)
     }
 
+    /// Opens (creating if missing) the engine's directories under `root`, and removes what
+    /// killed commands left there.
     pub fn open(root: &Path) -> Result<Engine> {
-        for d in ["containers", "runtime"] {
+        // Absolute: records name paths, and overlay mounts are made from the root.
+        let root = &std::path::absolute(root).map_err(|e| EngineError::Io {
+            action: "resolve",
+            path: root.to_path_buf(),
+            source: e,
+        })?;
+        for d in ["containers", "runtime", scratch::DIR] {
             let p = root.join(d);
             fs::create_dir_all(&p).map_err(|e| EngineError::Io {
                 action: "create",
@@ -95,10 +117,12 @@ impl Engine {
                 source: e,
             })?;
         }
-        Ok(Engine {
+        let engine = Engine {
             root: root.to_path_buf(),
             store: Store::open(root)?,
-        })
+        };
+        recover::sweep(&engine);
+        Ok(engine)
     }
 
     pub fn networks(&self) -> Result<network::Networks> {
@@ -197,6 +221,11 @@ impl Engine {
     pub fn save(&self, r: &Record) -> Result<()> {
         record::save(&self.container_dir(&r.id), r)
     }
+
+    /// Takes the records lock (see [`record::lock`]).
+    pub fn lock(&self) -> Result<record::Lock> {
+        record::lock(&self.root)
+    }
 }
 
 pub fn new_id() -> String {
@@ -207,33 +236,7 @@ pub fn new_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Docker-style names: adjective_scientist.
-pub fn new_name(id: &str) -> String {
-    const ADJ: [&str; 16] = [
-        "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid", "merry",
-        "nifty", "proud", "quirky", "sharp", "tender", "witty",
-    ];
-    const NAMES: [&str; 16] = [
-        "curie", "darwin", "euler", "fermi", "gauss", "hopper", "kepler", "lovelace", "noether",
-        "pascal", "ritchie", "shannon", "thompson", "turing", "torvalds", "wozniak",
-    ];
-    let n = u64::from_str_radix(&id[..8.min(id.len())], 16).unwrap_or(0) as usize;
-    format!("{}_{}", ADJ[n % 16], NAMES[(n / 16) % 16])
-}
-
-/// Container names: Docker's alphabet.
+/// Container names: Docker's alphabet (see [`names::validate`]).
 pub fn validate_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(EngineError::InvalidName(name.to_string()))
-    }
+    names::validate(name)
 }

@@ -17,7 +17,8 @@ use nix::unistd::{ForkResult, Pid};
 use super::error::{EngineError, Result};
 use super::network::{self, ConnectRequest, NetworkMode};
 use super::record::{self, GraphData, GraphDriver, MountPoint, Record};
-use super::{bundle, cmdline, overlay, units, Engine, RunArgs};
+use super::scratch::Scratch;
+use super::{bundle, cmdline, names, overlay, units, volume, Engine, RunArgs};
 use hull_oci::container::{create, delete, start};
 use hull_oci::host::{self, Chan};
 use hull_oci::state::now_rfc3339;
@@ -32,7 +33,9 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
         a.entrypoint.as_deref(),
         &a.args,
     )?;
-    let all = engine.list()?;
+    if let Some(s) = &a.stop_signal {
+        hull_oci::signal::parse(s).map_err(|_| EngineError::InvalidSignal(s.clone()))?;
+    }
     let mode_text = a.network.clone().unwrap_or_else(super::default_network);
     let mode = NetworkMode::parse(&mode_text)?;
     let mut publish = a.publish.clone();
@@ -82,56 +85,20 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
             });
     }
     let id = super::new_id();
-    let name = match &a.name {
-        Some(n) => {
-            super::validate_name(n)?;
-            if let Some(other) = all.iter().find(|r| &r.name == n) {
-                return Err(EngineError::NameInUse {
-                    name: n.clone(),
-                    id: other.id.clone(),
-                });
-            }
-            n.clone()
-        }
-        None => super::new_name(&id),
-    };
+    if let Some(n) = &a.name {
+        super::validate_name(n)?;
+    }
+    // The name is checked (or made up) when the container appears, under the records lock.
+    let name = a.name.clone().unwrap_or_default();
     let hostname = a.hostname.clone().unwrap_or_else(|| id[..12].to_string());
-    let mut env: Vec<String> = cfg.env().clone().unwrap_or_default();
-    if !env.iter().any(|e| e.starts_with("PATH=")) {
-        env.insert(
-            0,
-            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
-        );
-    }
-    env.insert(0, format!("HOSTNAME={hostname}"));
-    for e in &a.env {
-        let key = e.split('=').next().unwrap_or("");
-        env.retain(|old| old.split('=').next() != Some(key));
-        env.push(e.clone());
-    }
+    let env = container_env(
+        &hostname,
+        a.tty,
+        &a.env,
+        &cfg.env().clone().unwrap_or_default(),
+    );
     let dir = engine.container_dir(&id);
     let dirs = overlay::Dirs::of(&dir);
-    let mut mounts = Vec::new();
-    for v in &a.volumes {
-        if !v.source.exists() {
-            std::fs::create_dir_all(&v.source).map_err(|e| EngineError::Io {
-                action: "create volume directory",
-                path: v.source.clone(),
-                source: e,
-            })?;
-        }
-        mounts.push(MountPoint {
-            typ: "bind".into(),
-            source: v.source.display().to_string(),
-            destination: v.destination.display().to_string(),
-            mode: if v.read_only {
-                "ro".into()
-            } else {
-                String::new()
-            },
-            rw: !v.read_only,
-        });
-    }
     let mut tmpfs = BTreeMap::new();
     for t in &a.tmpfs {
         let (dest, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
@@ -144,6 +111,7 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
     super::security::Security::of(&a.cap_add, &a.cap_drop, a.privileged, &a.security_opt)?;
     let security_opt = super::security::record_security_opts(&a.security_opt)?;
     let security_opt = (!security_opt.is_empty()).then_some(security_opt);
+    let (mounts, config_volumes) = plan_mounts(engine, a, &cfg, &tmpfs)?;
     let layers = engine.store.layer_dirs(&image)?;
     let mut r = Record {
         id: id.clone(),
@@ -188,24 +156,32 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
                 .collect(),
             tty: a.tty,
             open_stdin: a.interactive,
+            volumes: config_volumes,
+            stop_signal: a.stop_signal.clone().or_else(|| cfg.stop_signal().clone()),
+            stop_timeout: a.stop_timeout,
         },
         host_config: record::HostConfig {
             memory: a.memory.unwrap_or(0),
             memory_swap: a
                 .memory_swap
-                .unwrap_or(a.memory.map(|m| m * 2).unwrap_or(0)),
+                .unwrap_or(a.memory.map(|m| m.saturating_mul(2)).unwrap_or(0)),
             nano_cpus: a.nano_cpus.unwrap_or(0),
             pids_limit: a.pids_limit.unwrap_or(0),
             binds: a
                 .volumes
                 .iter()
-                .map(|v| {
-                    format!(
-                        "{}:{}{}",
-                        v.source.display(),
-                        v.destination.display(),
-                        if v.read_only { ":ro" } else { "" }
-                    )
+                .filter_map(|v| {
+                    let source = match &v.source {
+                        units::VolumeSource::Host(p) => p.display().to_string(),
+                        units::VolumeSource::Named(n) => n.clone(),
+                        units::VolumeSource::Anonymous => return None,
+                    };
+                    let mode = if v.mode.is_empty() {
+                        String::new()
+                    } else {
+                        format!(":{}", v.mode)
+                    };
+                    Some(format!("{source}:{}{mode}", v.destination.display()))
                 })
                 .collect(),
             tmpfs,
@@ -234,28 +210,185 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
         log_path: dir.join("container.log").display().to_string(),
         hull_monitor: None,
     };
-    std::fs::create_dir_all(&dir).map_err(|e| EngineError::Io {
-        action: "create",
-        path: dir.clone(),
-        source: e,
-    })?;
-    let result = (|| {
-        dirs.create()?;
-        write_file(&dir.join("hostname"), &format!("{hostname}\n"))?;
-        write_file(
-            &dir.join("hosts"),
-            &format!("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{hostname}\n"),
-        )?;
-        write_file(&dir.join("container.log"), "")?;
-        write_file(&dir.join("resolv.conf"), &network::resolv_conf())?;
-        engine.save(&r)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&dir);
-        return Err(e);
-    }
-    r.state.status = "created".into();
+    // Made complete under tmp/, then renamed into containers/: a command killed half-way
+    // leaves work that the next one removes, never a container without its record.
+    let staging = Scratch::create(&engine.root, "new", &id)?;
+    let work = staging.path();
+    overlay::Dirs::of(work).create()?;
+    write_file(&work.join("hostname"), &format!("{hostname}\n"))?;
+    // Docker's lines for a container without an address; joining a bridge network adds the
+    // container's own line.
+    write_file(&work.join("hosts"), network::hosts::LOCALHOST)?;
+    write_file(&work.join("container.log"), "")?;
+    write_file(&work.join("resolv.conf"), &network::resolv_conf())?;
+    let _lock = engine.lock()?;
+    let all = engine.list()?;
+    r.name = match &a.name {
+        Some(n) => {
+            if let Some(other) = all.iter().find(|r| &r.name == n) {
+                return Err(EngineError::NameInUse {
+                    name: n.clone(),
+                    id: other.id.clone(),
+                });
+            }
+            n.clone()
+        }
+        None => names::generate(&id[..12], |n| all.iter().any(|r| r.name == n)),
+    };
+    record::save(work, &r)?;
+    with_volumes(engine, &r, || staging.rename_to(&dir))?;
     Ok(r)
+}
+
+/// The container's environment in Docker's order: its daemon starts from PATH, HOSTNAME (and
+/// TERM with a terminal), then takes the container's Config.Env — the `-e` values, then the
+/// image's that they do not override — each replacing a variable of its name or appended.
+fn container_env(hostname: &str, tty: bool, flags: &[String], image: &[String]) -> Vec<String> {
+    let key = |e: &str| e.split('=').next().unwrap_or("").to_string();
+    let mut config_env = flags.to_vec();
+    for e in image {
+        if !flags.iter().any(|f| key(f) == key(e)) {
+            config_env.push(e.clone());
+        }
+    }
+    let mut env = vec![
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+        format!("HOSTNAME={hostname}"),
+    ];
+    if tty {
+        env.push("TERM=xterm".into());
+    }
+    for e in config_env {
+        match env.iter_mut().find(|x| key(x) == key(&e)) {
+            Some(x) => *x = e,
+            None => env.push(e),
+        }
+    }
+    env
+}
+
+/// The container's mounts (binds and volumes, parents before what is mounted below them) and
+/// its Config.Volumes: `-v` as given, then each of the image's VOLUMEs that no `-v` or
+/// `--tmpfs` covers, as a new anonymous volume. Named volumes' names are checked here, before
+/// anything is made; host directories of binds are made as Docker makes them.
+fn plan_mounts(
+    engine: &Engine,
+    a: &RunArgs,
+    image: &oci_spec::image::Config,
+    tmpfs: &BTreeMap<String, String>,
+) -> Result<(Vec<MountPoint>, Option<ConfigVolumes>)> {
+    for v in &a.volumes {
+        if let units::VolumeSource::Named(n) = &v.source {
+            volume::validate_name(n)?;
+        }
+    }
+    let volume_mount = |name: String, dest: String, mode: &str, rw: bool| MountPoint {
+        typ: "volume".into(),
+        source: engine.volumes().data_of(&name).display().to_string(),
+        name,
+        destination: dest,
+        driver: volume::DRIVER.into(),
+        mode: mode.to_string(),
+        rw,
+        propagation: String::new(),
+    };
+    let mut mounts = Vec::new();
+    let mut anonymous = BTreeMap::new();
+    for v in &a.volumes {
+        let dest = v.destination.display().to_string();
+        match &v.source {
+            units::VolumeSource::Host(source) => {
+                if !source.exists() {
+                    std::fs::create_dir_all(source).map_err(|e| EngineError::Io {
+                        action: "create volume directory",
+                        path: source.clone(),
+                        source: e,
+                    })?;
+                }
+                mounts.push(MountPoint {
+                    typ: "bind".into(),
+                    source: source.display().to_string(),
+                    destination: dest,
+                    mode: v.mode.clone(),
+                    rw: !v.read_only,
+                    propagation: "rprivate".into(),
+                    ..Default::default()
+                });
+            }
+            // Docker shows a named volume's empty mode as "z" (its SELinux default).
+            units::VolumeSource::Named(n) => {
+                let mode = if v.mode.is_empty() { "z" } else { &v.mode };
+                mounts.push(volume_mount(n.clone(), dest, mode, !v.read_only));
+            }
+            units::VolumeSource::Anonymous => {
+                anonymous.insert(dest.clone(), serde_json::json!({}));
+                mounts.push(volume_mount(super::new_id(), dest, &v.mode, !v.read_only));
+            }
+        }
+    }
+    for path in image.volumes().clone().unwrap_or_default() {
+        anonymous.insert(path.clone(), serde_json::json!({}));
+        let covered = mounts.iter().any(|m| m.destination == path) || tmpfs.contains_key(&path);
+        if !covered {
+            mounts.push(volume_mount(super::new_id(), path, "", true));
+        }
+    }
+    mounts.sort_by_key(|m| Path::new(&m.destination).components().count());
+    Ok((mounts, (!anonymous.is_empty()).then_some(anonymous)))
+}
+
+/// Config.Volumes: path → `{}`.
+type ConfigVolumes = BTreeMap<String, serde_json::Value>;
+
+/// Makes the volumes the container mounts that do not exist yet, then `appear` (which makes
+/// the container appear), under the volumes' lock, so that a `volume rm` never removes a
+/// volume between the two; on a failure the volumes made here are removed again.
+fn with_volumes(engine: &Engine, r: &Record, appear: impl FnOnce() -> Result<()>) -> Result<()> {
+    let names: Vec<&str> = r.volume_names().collect();
+    if names.is_empty() {
+        return appear();
+    }
+    let vols = engine.volumes();
+    let lock = vols.lock()?;
+    let mut made = Vec::new();
+    let result = (|| {
+        for n in &names {
+            if vols.create(Some(n), false, &lock)?.1 {
+                made.push(*n);
+            }
+        }
+        appear()
+    })();
+    if result.is_err() {
+        for n in made {
+            let _ = vols.remove(n, &lock);
+        }
+    }
+    result
+}
+
+/// The `--init` script in HULL_ROOT, (re)written whole when missing or from an older hull:
+/// a complete file renamed into place, so a concurrent `run --init` never sees half of it.
+fn write_init_script(path: &Path) -> Result<()> {
+    if std::fs::read_to_string(path).is_ok_and(|t| t == bundle::INIT_SCRIPT) {
+        return Ok(());
+    }
+    let io = |action, e| EngineError::Io {
+        action,
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| io("create a temp file for", e))?;
+    tmp.write_all(bundle::INIT_SCRIPT.as_bytes())
+        .map_err(|e| io("write", e))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| io("chmod", e))?;
+    tmp.persist(path)
+        .map_err(|e| io("rename into place", e.error))?;
+    Ok(())
 }
 
 fn write_file(path: &Path, text: &str) -> Result<()> {
@@ -285,14 +418,26 @@ fn start_process(engine: &Engine, r: &mut Record, io: Io) -> Result<Pid> {
     let dirs = overlay::Dirs::of(&dir);
     let attempt = (|| -> Result<Pid> {
         let image = engine.store.resolve(&r.image)?;
-        let mut layers = engine.store.layer_dirs(&image)?;
+        let mut layers = engine.store.layer_links(&image)?;
         layers.push(overlay::init_layer(&dir)?);
-        overlay::mount(&layers, &dirs)?;
+        overlay::mount(&engine.root, &layers, &dirs)?;
+        // As Docker at each start: an empty volume is filled from the image, unless nocopy;
+        // under the volumes' lock, so two containers starting on one volume fill it once.
+        if r.volume_names().next().is_some() {
+            let _lock = engine.volumes().lock()?;
+            for m in r.mounts.iter().filter(|m| m.typ == "volume") {
+                if !m.mode.split(',').any(|o| o == "nocopy") {
+                    volume::fill_from_image(
+                        &dirs.merged,
+                        Path::new(&m.destination),
+                        Path::new(&m.source),
+                    )?;
+                }
+            }
+        }
         let init_script = engine.root.join("hull-init");
-        if r.host_config.init && !init_script.exists() {
-            write_file(&init_script, bundle::INIT_SCRIPT)?;
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&init_script, std::fs::Permissions::from_mode(0o755));
+        if r.host_config.init {
+            write_init_script(&init_script)?;
         }
         let mode = NetworkMode::parse(&r.host_config.network_mode)?;
         let netns = match &mode {
@@ -346,20 +491,25 @@ fn start_process(engine: &Engine, r: &mut Record, io: Io) -> Result<Pid> {
         start::start(&engine.runtime_root(), &r.id)?;
         Ok(created.pid)
     })();
+    // A record that cannot be saved (the container was removed meanwhile) takes the started
+    // container down with it: nothing may run that no record shows.
+    let attempt = attempt.and_then(|pid| {
+        let created = (r.state.clone(), r.hull_monitor);
+        r.state = record::State {
+            status: "running".into(),
+            running: true,
+            pid: pid.as_raw(),
+            started_at: now_rfc3339(),
+            ..Default::default()
+        };
+        let me = std::process::id() as i32;
+        r.hull_monitor = hull_oci::state::process_start_time(me).map(|s| (me, s));
+        engine.save(r).map(|()| pid).inspect_err(|_| {
+            (r.state, r.hull_monitor) = created;
+        })
+    });
     match attempt {
-        Ok(pid) => {
-            r.state = record::State {
-                status: "running".into(),
-                running: true,
-                pid: pid.as_raw(),
-                started_at: now_rfc3339(),
-                ..Default::default()
-            };
-            let me = std::process::id() as i32;
-            r.hull_monitor = hull_oci::state::process_start_time(me).map(|s| (me, s));
-            engine.save(r)?;
-            Ok(pid)
-        }
+        Ok(pid) => Ok(pid),
         Err(e) => {
             let _ = delete::delete(&engine.runtime_root(), &r.id, true);
             if let Ok(n) = engine.networks() {
@@ -402,7 +552,7 @@ fn finish(engine: &Engine, r: &mut Record, code: i32) -> Result<()> {
     r.hull_monitor = None;
     engine.save(r)?;
     if r.host_config.auto_remove {
-        super::ops::remove_dirs(engine, r)?;
+        super::ops::remove_with_volumes(engine, r)?;
     }
     Ok(())
 }
@@ -430,7 +580,7 @@ pub fn run_foreground(engine: &Engine, r: &mut Record, interactive: bool) -> Res
         Ok(pid) => pid,
         Err(e) => {
             if r.host_config.auto_remove {
-                let _ = super::ops::remove_dirs(engine, r);
+                let _ = super::ops::remove_with_volumes(engine, r);
             }
             return Err(e);
         }
@@ -454,7 +604,7 @@ fn run_foreground_tty(engine: &Engine, r: &mut Record, interactive: bool) -> Res
         Ok(started) => started,
         Err(e) => {
             if r.host_config.auto_remove {
-                let _ = super::ops::remove_dirs(engine, r);
+                let _ = super::ops::remove_with_volumes(engine, r);
             }
             return Err(e);
         }
@@ -568,7 +718,7 @@ fn monitor_detached(engine: &Engine, r: &mut Record, chan: &mut Chan) -> i32 {
         Err(e) => {
             let _ = chan.send("error", &format!("{} {e}", e.exit_code()));
             if r.host_config.auto_remove {
-                let _ = super::ops::remove_dirs(engine, r);
+                let _ = super::ops::remove_with_volumes(engine, r);
             }
             return 1;
         }
@@ -714,5 +864,38 @@ fn plumb_network(engine: &Engine, r: &mut Record, mode: &NetworkMode, pid: i32) 
             };
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod env_tests {
+    use super::container_env;
+
+    fn v(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_environment_is_in_dockers_order() {
+        assert_eq!(
+            container_env("h", false, &[], &v(&["PATH=/img", "E=1"])),
+            v(&["PATH=/img", "HOSTNAME=h", "E=1"])
+        );
+        assert_eq!(
+            container_env(
+                "h",
+                true,
+                &v(&["A=1", "E=flag", "A=2"]),
+                &v(&["E=img", "F=img"])
+            ),
+            v(&[
+                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "HOSTNAME=h",
+                "TERM=xterm",
+                "A=2",
+                "E=flag",
+                "F=img"
+            ])
+        );
     }
 }

@@ -8,6 +8,7 @@ use nix::sys::signal::Signal;
 
 use super::error::{EngineError, Result};
 use super::record::Record;
+use super::scratch::Scratch;
 use super::{overlay, Engine};
 
 fn not_running(r: &Record) -> EngineError {
@@ -41,28 +42,37 @@ pub fn kill(engine: &Engine, r: &Record, signal: Signal) -> Result<()> {
 }
 
 /// Wait for the monitor to record the end (or for the init to vanish if the monitor is gone).
+/// A container removed meanwhile (by its monitor, for `--rm`) has stopped.
 fn wait_stopped(engine: &Engine, id: &str, timeout: Duration) -> Result<bool> {
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::now().checked_add(timeout);
     loop {
-        let r = engine.refresh(super::record::load(&engine.container_dir(id))?);
+        let r = match super::record::load(&engine.container_dir(id)) {
+            Ok(r) => engine.refresh(r),
+            Err(_) if !engine.container_dir(id).exists() => return Ok(true),
+            Err(e) => return Err(e),
+        };
         if !r.state.running {
             return Ok(true);
         }
-        if Instant::now() >= deadline {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
             return Ok(false);
         }
         std::thread::sleep(Duration::from_millis(20));
     }
 }
 
-/// `hull stop -t N`: SIGTERM, then SIGKILL after N seconds, as Docker does. Stopping a
-/// stopped container is not an error.
-pub fn stop(engine: &Engine, r: &Record, timeout_secs: u64) -> Result<()> {
+/// `hull stop [-t N]`: the container's stop signal (`--stop-signal`, the image's STOPSIGNAL,
+/// else SIGTERM), then SIGKILL after N seconds (`-t`, else `--stop-timeout`, else 10; a
+/// negative time waits for ever), as Docker does. Stopping a stopped container is not an
+/// error.
+pub fn stop(engine: &Engine, r: &Record, timeout_secs: Option<i64>) -> Result<()> {
     if !r.state.running {
         return Ok(());
     }
-    let _ = kill(engine, r, Signal::SIGTERM);
-    if wait_stopped(engine, &r.id, Duration::from_secs(timeout_secs))? {
+    let secs = timeout_secs.or(r.config.stop_timeout).unwrap_or(10);
+    let _ = kill(engine, r, r.config.stop_signal());
+    let wait = u64::try_from(secs).map_or(Duration::MAX, Duration::from_secs);
+    if wait_stopped(engine, &r.id, wait)? {
         return Ok(());
     }
     let _ = kill(engine, r, Signal::SIGKILL);
@@ -72,8 +82,8 @@ pub fn stop(engine: &Engine, r: &Record, timeout_secs: u64) -> Result<()> {
     Err(EngineError::DidNotStop(r.short_id().to_string()))
 }
 
-/// `hull rm [-f]`.
-pub fn remove(engine: &Engine, r: &Record, force: bool) -> Result<()> {
+/// `hull rm [-f] [-v]`: with `volumes`, its anonymous volumes too (never named ones).
+pub fn remove(engine: &Engine, r: &Record, force: bool, volumes: bool) -> Result<()> {
     if r.state.running {
         if !force {
             return Err(EngineError::RemoveRunning(r.short_id().to_string()));
@@ -81,24 +91,37 @@ pub fn remove(engine: &Engine, r: &Record, force: bool) -> Result<()> {
         let _ = kill(engine, r, Signal::SIGKILL);
         wait_stopped(engine, &r.id, Duration::from_secs(10))?;
     }
-    remove_dirs(engine, r)
+    if volumes {
+        remove_with_volumes(engine, r)
+    } else {
+        remove_dirs(engine, r)
+    }
+}
+
+/// `--rm` and `rm -v`: the container, then its anonymous volumes (as Docker's `--rm` does).
+pub fn remove_with_volumes(engine: &Engine, r: &Record) -> Result<()> {
+    remove_dirs(engine, r)?;
+    engine.remove_anonymous_volumes(r)
 }
 
 /// Everything a container owns, whatever state a crash left it in: runtime state (and with it
-/// the cgroup and any process), the overlay mount, the directory.
+/// the cgroup and any process), the overlay mount, the directory. The directory leaves
+/// `containers/` in one rename under the records lock, so a removal killed half-way leaves
+/// either the container (for `rm -f` again) or work under `tmp/` that the next command
+/// removes; and of two removals at once (`rm -f` and the monitor of a `--rm` container) one
+/// does it and the other finds nothing left to do.
 pub fn remove_dirs(engine: &Engine, r: &Record) -> Result<()> {
     let _ = hull_oci::container::delete::delete(&engine.runtime_root(), &r.id, true);
     engine.networks()?.disconnect(&r.id)?;
     let dir = engine.container_dir(&r.id);
     overlay::unmount(&overlay::Dirs::of(&dir).merged)?;
-    match std::fs::remove_dir_all(&dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(EngineError::Io {
-            action: "remove",
-            path: dir,
-            source: e,
-        }),
+    let claimed = {
+        let _lock = engine.lock()?;
+        Scratch::claim(&engine.root, "rm", &r.id, &dir)?
+    };
+    match claimed {
+        Some(gone) => gone.remove(),
+        None => Ok(()),
     }
 }
 
@@ -266,47 +289,64 @@ pub enum ObjectKind {
 }
 
 /// `hull inspect [--type KIND] TARGET…`: each target as a container, else as an image, in
-/// Docker's inspect shape.
+/// Docker's inspect shape; each target's own result, so that one missing does not hide the
+/// others (Docker prints what it found and reports the rest).
 pub fn inspect(
     engine: &Engine,
     targets: &[String],
     kind: Option<ObjectKind>,
-) -> Result<Vec<serde_json::Value>> {
-    let mut values = Vec::new();
-    for t in targets {
-        if kind == Some(ObjectKind::Image) {
-            values.push(engine.store.inspect_json(t)?);
-            continue;
-        }
-        match engine.find(t) {
-            Ok(r) => values.push(serde_json::to_value(&r).expect("a record serializes")),
-            Err(err @ EngineError::NoSuchContainer(_)) if kind.is_some() => return Err(err),
-            Err(EngineError::NoSuchContainer(_)) => values.push(
-                engine
+) -> Vec<Result<serde_json::Value>> {
+    targets
+        .iter()
+        .map(|t| {
+            if kind == Some(ObjectKind::Image) {
+                return inspect_image(engine, t);
+            }
+            match engine.find(t) {
+                Ok(r) => Ok(crate::views::containers::inspect(&r)),
+                Err(err @ EngineError::NoSuchContainer(_)) if kind.is_some() => Err(err),
+                Err(EngineError::NoSuchContainer(_)) => engine
                     .store
                     .inspect_json(t)
-                    .map_err(|_| EngineError::NoSuchObject(t.clone()))?,
-            ),
-            Err(err) => return Err(err),
-        }
-    }
-    Ok(values)
+                    .map_err(|_| EngineError::NoSuchObject(t.clone())),
+                Err(err) => Err(err),
+            }
+        })
+        .collect()
+}
+
+/// `hull image inspect IMAGE`: the image in Docker's inspect shape.
+pub fn inspect_image(engine: &Engine, name: &str) -> Result<serde_json::Value> {
+    engine.store.inspect_json(name).map_err(|e| match e {
+        hull_image::ImageError::NotFound { .. } => EngineError::NoSuchImage(name.to_string()),
+        e => e.into(),
+    })
 }
 
 /// `hull rmi [-f] IMAGE`: the lines Docker prints (Untagged/Deleted). The store knows nothing
 /// of containers, so the rule lives here: an image a container was made from stays unless
-/// forced, as Docker refuses it.
+/// forced, as Docker refuses it; one of several names of an image is only untagged, which
+/// Docker allows whatever uses the image.
 pub fn remove_image(engine: &Engine, name: &str, force: bool) -> Result<Vec<String>> {
     let img = engine.store.resolve(name)?;
-    if !force {
-        if let Some(c) = engine.list()?.iter().find(|c| c.image == img.id) {
+    let containers = engine.list()?;
+    // Removing one of several names only untags, even while containers use the image.
+    let by_id = img
+        .id
+        .trim_start_matches("sha256:")
+        .starts_with(name.trim_start_matches("sha256:"));
+    let only_untags = img.names.len() > 1 && !by_id;
+    if !force && !only_untags {
+        if let Some(c) = containers.iter().find(|c| c.image == img.id) {
             return Err(EngineError::ImageInUse {
                 image: name.to_string(),
                 container: c.short_id().to_string(),
             });
         }
     }
-    Ok(engine.store.remove(name, force)?)
+    // The untagged parents it takes along stay while a container uses them.
+    let in_use = |id: &str| containers.iter().any(|c| c.image == id);
+    Ok(engine.store.remove_image(name, force, &in_use)?.lines)
 }
 
 /// `hull ps [-a]`: running containers, or all of them.

@@ -33,9 +33,11 @@ impl Dirs {
 }
 
 /// The container's own read-only layer on top of its image, as Docker's "-init" layer: the
-/// mount points the runtime binds files onto (/etc/hosts, /etc/hostname, /etc/resolv.conf,
-/// /sbin/hull-init) and the API filesystems' directories exist here, so making them never
-/// writes into the upper dir and `hull diff` shows only what the container itself changed.
+/// mount points the runtime binds files onto (/etc/hosts, /etc/hostname, /etc/resolv.conf)
+/// and the API filesystems' directories exist here, so making them never writes into the
+/// upper dir and `hull diff` shows only what the container itself changed; and, as in Docker's,
+/// `/etc/mtab` links to `/proc/mounts`. Nothing else: a directory here would hide whatever the
+/// image has at that path (a usr-merged image's `/sbin -> usr/sbin` link, say).
 pub fn init_layer(container_dir: &Path) -> Result<PathBuf> {
     let dir = container_dir.join("init");
     let io = |path: PathBuf, e: std::io::Error| EngineError::Io {
@@ -43,20 +45,19 @@ pub fn init_layer(container_dir: &Path) -> Result<PathBuf> {
         path,
         source: e,
     };
-    for d in ["etc", "sbin", "proc", "sys", "dev", "dev/pts", "dev/shm"] {
+    for d in ["etc", "proc", "sys", "dev", "dev/pts", "dev/shm"] {
         let p = dir.join(d);
         std::fs::create_dir_all(&p).map_err(|e| io(p.clone(), e))?;
     }
-    for f in [
-        "etc/hosts",
-        "etc/hostname",
-        "etc/resolv.conf",
-        "sbin/hull-init",
-    ] {
+    for f in ["etc/hosts", "etc/hostname", "etc/resolv.conf"] {
         let p = dir.join(f);
         if !p.exists() {
             std::fs::File::create(&p).map_err(|e| io(p.clone(), e))?;
         }
+    }
+    let mtab = dir.join("etc/mtab");
+    if std::fs::symlink_metadata(&mtab).is_err() {
+        std::os::unix::fs::symlink("/proc/mounts", &mtab).map_err(|e| io(mtab.clone(), e))?;
     }
     Ok(dir)
 }
@@ -71,7 +72,10 @@ pub fn lowerdir_option(bottom_first: &[PathBuf]) -> String {
         .join(":")
 }
 
-pub fn mount(lower_bottom_first: &[PathBuf], dirs: &Dirs) -> Result<()> {
+/// Mounts the overlay of `lower_bottom_first` (layer links from `Store::layer_links`, relative
+/// to `root`, and the container's init layer) with `dirs`. Every path below `root` reaches the
+/// kernel relative to it, so that the options of a deep image fit in the page the kernel takes.
+pub fn mount(root: &Path, lower_bottom_first: &[PathBuf], dirs: &Dirs) -> Result<()> {
     if is_mounted(&dirs.merged) {
         return Ok(());
     }
@@ -79,10 +83,13 @@ pub fn mount(lower_bottom_first: &[PathBuf], dirs: &Dirs) -> Result<()> {
         // An image without layers (FROM scratch and nothing added): the upper dir alone.
         return hull_oci::host::bind_mount(&dirs.upper, &dirs.merged).map_err(EngineError::from);
     }
-    hull_oci::host::mount_overlay(
-        &lowerdir_option(lower_bottom_first),
-        &dirs.upper,
-        &dirs.work,
+    let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).to_path_buf();
+    let lowers: Vec<PathBuf> = lower_bottom_first.iter().map(|p| rel(p)).collect();
+    hull_oci::host::mount_overlay_in(
+        root,
+        &lowerdir_option(&lowers),
+        &rel(&dirs.upper),
+        &rel(&dirs.work),
         &dirs.merged,
     )
     .map_err(EngineError::from)

@@ -1,6 +1,11 @@
 //! A container as the engine remembers it, in Docker's shape (so `inspect` prints it as is).
 //! Records are written to a temporary file and renamed: a `hull` killed mid-write leaves the
 //! old record or the new one, never half of one.
+//!
+//! The set of containers and their names change only under the records lock ([`lock`]): a
+//! container appears (its directory renamed into `containers/`, its name checked and taken)
+//! and disappears (its directory renamed away) while holding it, so two commands never give
+//! one name twice nor both remove the same container.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -39,6 +44,26 @@ pub struct Config {
     pub labels: BTreeMap<String, String>,
     pub tty: bool,
     pub open_stdin: bool,
+    /// The image's VOLUMEs and `-v /path`'s: path → {} (Docker's shape; null when none).
+    #[serde(default)]
+    pub volumes: Option<BTreeMap<String, serde_json::Value>>,
+    /// `--stop-signal`, else the image's STOPSIGNAL, as written; none means SIGTERM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    /// `--stop-timeout` in seconds; none means 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<i64>,
+}
+
+impl Config {
+    /// The signal `hull stop` sends first: the container's, or SIGTERM (also for a signal an
+    /// older record or an image holds that does not parse, as Docker falls back).
+    pub fn stop_signal(&self) -> nix::sys::signal::Signal {
+        self.stop_signal
+            .as_deref()
+            .and_then(|s| hull_oci::signal::parse(s).ok())
+            .unwrap_or(nix::sys::signal::Signal::SIGTERM)
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -108,13 +133,23 @@ pub struct NetworkSettings {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct MountPoint {
+    /// "bind" or "volume".
     #[serde(rename = "Type")]
     pub typ: String,
+    /// A volume's name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
     pub source: String,
     pub destination: String,
+    /// A volume's driver ("local").
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub driver: String,
     pub mode: String,
     #[serde(rename = "RW")]
     pub rw: bool,
+    /// "rprivate" for binds, "" for volumes, as Docker shows them.
+    #[serde(default)]
+    pub propagation: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -160,9 +195,65 @@ impl Record {
     pub fn short_id(&self) -> &str {
         &self.id[..12.min(self.id.len())]
     }
+
+    /// The names of the volumes the container mounts.
+    pub fn volume_names(&self) -> impl Iterator<Item = &str> {
+        self.mounts
+            .iter()
+            .filter(|m| m.typ == "volume")
+            .map(|m| m.name.as_str())
+    }
+
+    /// Its anonymous volumes (an image's VOLUME, `-v /path`): the volume mounts that no
+    /// `-v NAME:/path` of HostConfig.Binds asked for, as Docker tells them apart.
+    pub fn anonymous_volumes(&self) -> impl Iterator<Item = &str> {
+        self.mounts
+            .iter()
+            .filter(|m| m.typ == "volume")
+            .filter(|m| {
+                !self
+                    .host_config
+                    .binds
+                    .iter()
+                    .any(|b| b.split(':').nth(1) == Some(m.destination.as_str()))
+            })
+            .map(|m| m.name.as_str())
+    }
 }
 
 pub const RECORD_FILE: &str = "config.v2.json";
+
+/// The lock file of the records lock, `HULL_ROOT/containers.lock`.
+pub const LOCK_FILE: &str = "containers.lock";
+
+/// The records lock, held until dropped (or the process ends: the kernel drops an flock with
+/// its last descriptor, so a killed command never leaves it held).
+pub struct Lock {
+    _file: nix::fcntl::Flock<std::fs::File>,
+}
+
+/// Takes the records lock of the store at `root`, waiting for another command to release it.
+pub fn lock(root: &Path) -> Result<Lock> {
+    let path = root.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| EngineError::Io {
+            action: "open the records lock",
+            path: path.clone(),
+            source: e,
+        })?;
+    let file = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive).map_err(
+        |(_, errno)| EngineError::Io {
+            action: "lock the container records with",
+            path,
+            source: errno.into(),
+        },
+    )?;
+    Ok(Lock { _file: file })
+}
 
 pub fn save(dir: &Path, record: &Record) -> Result<()> {
     let json = serde_json::to_vec_pretty(record).expect("a record always serializes");

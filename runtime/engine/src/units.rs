@@ -152,14 +152,30 @@ pub fn expand_build_arg(flag: &str) -> Option<(String, String)> {
     }
 }
 
+/// What `-v` mounts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Volume {
-    pub source: PathBuf,
-    pub destination: PathBuf,
-    pub read_only: bool,
+pub enum VolumeSource {
+    /// `/host/path:…`: a bind mount of a host directory.
+    Host(PathBuf),
+    /// `NAME:…`: a named volume, made on first use (the name is checked where volumes are).
+    Named(String),
+    /// `-v /path` alone: a new anonymous volume.
+    Anonymous,
 }
 
-/// `-v /host/path:/container/path[:ro|rw]`. Named volumes are not implemented yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Volume {
+    pub source: VolumeSource,
+    pub destination: PathBuf,
+    pub read_only: bool,
+    /// `:nocopy`: a new volume is not filled from the image.
+    pub nocopy: bool,
+    /// The mode as written (`ro`, `rw,nocopy`…), for inspect's Mounts.Mode.
+    pub mode: String,
+}
+
+/// `-v /host/path:/container/path[:OPTIONS]`, `-v NAME:/container/path[:OPTIONS]` or
+/// `-v /container/path`; OPTIONS is a comma list of `ro`, `rw` and `nocopy`.
 pub fn parse_volume(text: &str) -> Result<Volume, FlagError> {
     let bad = |why: String| FlagError::Volume {
         text: text.into(),
@@ -167,27 +183,39 @@ pub fn parse_volume(text: &str) -> Result<Volume, FlagError> {
     };
     let parts: Vec<&str> = text.split(':').collect();
     let (src, dst, mode) = match parts.as_slice() {
-        [s, d] => (*s, *d, ""),
-        [s, d, m] => (*s, *d, *m),
-        _ => return Err(bad("use /host/path:/container/path[:ro]".into())),
+        [d] => (None, *d, ""),
+        [s, d] => (Some(*s), *d, ""),
+        [s, d, m] => (Some(*s), *d, *m),
+        _ => {
+            return Err(bad(
+                "use SOURCE:/container/path[:ro] or /container/path".into()
+            ))
+        }
     };
-    if !src.starts_with('/') {
-        return Err(bad(
-            "named volumes are not supported yet; the source must be an absolute host path".into(),
-        ));
-    }
     if !dst.starts_with('/') {
         return Err(bad(format!("the container path {dst:?} must be absolute")));
     }
-    let read_only = match mode {
-        "" | "rw" => false,
-        "ro" => true,
-        other => return Err(bad(format!("unknown mode {other:?} (ro or rw)"))),
+    let source = match src {
+        None => VolumeSource::Anonymous,
+        Some("") => return Err(bad("the source is empty".into())),
+        Some(s) if s.starts_with('/') => VolumeSource::Host(PathBuf::from(s)),
+        Some(s) => VolumeSource::Named(s.to_string()),
     };
+    let (mut read_only, mut nocopy) = (false, false);
+    for opt in mode.split(',').filter(|o| !o.is_empty()) {
+        match opt {
+            "rw" => read_only = false,
+            "ro" => read_only = true,
+            "nocopy" if !matches!(source, VolumeSource::Host(_)) => nocopy = true,
+            other => return Err(bad(format!("unknown mode {other:?} (ro, rw or nocopy)"))),
+        }
+    }
     Ok(Volume {
-        source: PathBuf::from(src),
+        source,
         destination: PathBuf::from(dst),
         read_only,
+        nocopy,
+        mode: mode.to_string(),
     })
 }
 
@@ -306,12 +334,18 @@ mod tests {
     fn volumes_and_env() {
         let v = parse_volume("/data:/srv:ro").unwrap();
         assert!(v.read_only);
-        assert!(parse_volume("data:/srv")
-            .unwrap_err()
-            .to_string()
-            .contains("named volumes"));
+        assert_eq!(v.source, VolumeSource::Host("/data".into()));
+        let v = parse_volume("data:/srv:ro,nocopy").unwrap();
+        assert_eq!(v.source, VolumeSource::Named("data".into()));
+        assert!(v.read_only && v.nocopy);
+        assert_eq!(v.mode, "ro,nocopy");
+        let v = parse_volume("/srv").unwrap();
+        assert_eq!(v.source, VolumeSource::Anonymous);
+        assert!(parse_volume("srv").is_err());
+        assert!(parse_volume(":/srv").is_err());
         assert!(parse_volume("/a:b").is_err());
         assert!(parse_volume("/a:/b:rx").is_err());
+        assert!(parse_volume("/a:/b:nocopy").is_err());
         let env = parse_env_file("# c\nA=1\n\nB=two words\n", "f").unwrap();
         assert_eq!(env, vec!["A=1", "B=two words"]);
         assert!(parse_env_file("=x", "f")

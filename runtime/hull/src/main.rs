@@ -1,13 +1,19 @@
 //! `hull`: the Docker-like front end learners type. Argument structs and a few lines per
-//! command; the engine does the work. Exit codes follow Docker: 125 for hull's own errors,
-//! 126/127 when the program cannot be executed or found, else the container's status.
+//! command; the engine does the work. Exit codes follow Docker: `run` exits 125 when hull
+//! itself fails, 126/127 when the program cannot be executed or found, else with the
+//! container's status; every other command exits 1 when it fails (`exec`: 126/127 too); a
+//! mistake on the command line is 125 (a flag) or 1 (the arguments), worded as Docker's
+//! (see [`usage`]).
 
+mod usage;
+
+use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use hull_engine::{ops, units, views, Engine, EngineError, RunArgs};
 
 #[derive(Parser)]
@@ -49,7 +55,7 @@ struct RunFlags {
     #[arg(long = "pids-limit")]
     pids_limit: Option<i64>,
     /// KEY=value, or KEY to take it from hull's environment.
-    #[arg(short, long = "env")]
+    #[arg(short, long = "env", value_parser = env_flag)]
     env: Vec<String>,
     #[arg(long = "env-file")]
     env_file: Vec<String>,
@@ -95,6 +101,12 @@ struct RunFlags {
     /// seccomp=unconfined|PROFILE.json, no-new-privileges.
     #[arg(long = "security-opt")]
     security_opt: Vec<String>,
+    /// Signal `stop` sends first (default: the image's STOPSIGNAL, else SIGTERM).
+    #[arg(long = "stop-signal")]
+    stop_signal: Option<String>,
+    /// Seconds `stop` waits before SIGKILL (default 10).
+    #[arg(long = "stop-timeout", allow_hyphen_values = true)]
+    stop_timeout: Option<i64>,
     image: String,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
@@ -139,7 +151,7 @@ enum Command {
         tty: bool,
         #[arg(short, long)]
         detach: bool,
-        #[arg(short, long = "env")]
+        #[arg(short, long = "env", value_parser = env_flag)]
         env: Vec<String>,
         #[arg(short, long)]
         workdir: Option<String>,
@@ -149,10 +161,11 @@ enum Command {
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
     },
-    /// Stop containers: SIGTERM, then SIGKILL after the timeout.
+    /// Stop containers: their stop signal (SIGTERM unless set), then SIGKILL after the timeout.
     Stop {
-        #[arg(short, long, default_value_t = 10)]
-        time: u64,
+        /// Seconds to wait before SIGKILL (default: the container's --stop-timeout, else 10).
+        #[arg(short, long, allow_hyphen_values = true)]
+        time: Option<i64>,
         #[arg(required = true)]
         containers: Vec<String>,
     },
@@ -167,6 +180,9 @@ enum Command {
     Rm {
         #[arg(short, long)]
         force: bool,
+        /// Remove the container's anonymous volumes too.
+        #[arg(short, long)]
+        volumes: bool,
         #[arg(required = true)]
         containers: Vec<String>,
     },
@@ -204,9 +220,12 @@ enum Command {
         #[arg(long = "no-trunc")]
         no_trunc: bool,
     },
-    /// Image commands: ls, inspect, rm, history.
+    /// Image commands: ls, inspect, rm, history, prune.
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Container commands: prune.
+    #[command(subcommand)]
+    Container(ContainerCommand),
     /// Build an image from a Dockerfile.
     Build {
         /// Name (and optionally tag) for the image.
@@ -220,20 +239,25 @@ enum Command {
         build_arg: Vec<String>,
         #[arg(long = "no-cache")]
         no_cache: bool,
+        /// Build up to the end of this stage (FROM … AS NAME), which becomes the image.
+        #[arg(long)]
+        target: Option<String>,
         /// Only print the image id.
         #[arg(short, long)]
         quiet: bool,
         context: std::path::PathBuf,
     },
-    /// Load images from a `docker save` or OCI-layout tarball.
+    /// Load images from a `docker save` or OCI-layout tarball (standard input without -i),
+    /// or an OCI image-layout directory.
     Load {
         #[arg(short, long)]
-        input: String,
+        input: Option<String>,
     },
-    /// Save an image as an OCI-layout tarball (docker load accepts it).
+    /// Save an image as an OCI-layout tarball (docker load accepts it); standard output
+    /// without -o.
     Save {
         #[arg(short, long)]
-        output: String,
+        output: Option<String>,
         image: String,
     },
     /// Give an image another name.
@@ -245,6 +269,56 @@ enum Command {
     Port {
         container: String,
         port: Option<String>,
+    },
+    /// Volumes: create, ls, inspect, rm.
+    #[command(subcommand)]
+    Volume(VolumeCommand),
+    /// System: df.
+    #[command(subcommand)]
+    System(SystemCommand),
+}
+
+#[derive(Subcommand)]
+enum VolumeCommand {
+    /// Create a volume (a random name when none is given).
+    Create {
+        /// Only "local" is supported.
+        #[arg(short, long, default_value = "local")]
+        driver: String,
+        name: Option<String>,
+    },
+    /// List volumes.
+    #[command(alias = "list")]
+    Ls {
+        #[arg(short, long)]
+        quiet: bool,
+        #[arg(long)]
+        format: Option<String>,
+    },
+    /// Show volumes' details.
+    Inspect {
+        #[arg(required = true)]
+        volumes: Vec<String>,
+        #[arg(short, long)]
+        format: Option<String>,
+    },
+    /// Remove volumes (refused while a container uses them).
+    #[command(alias = "remove")]
+    Rm {
+        /// Do not complain about volumes that do not exist.
+        #[arg(short, long)]
+        force: bool,
+        #[arg(required = true)]
+        volumes: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SystemCommand {
+    /// Show the disk space images, containers and volumes take.
+    Df {
+        #[arg(long)]
+        format: Option<String>,
     },
 }
 
@@ -298,21 +372,108 @@ enum ImageCommand {
     History {
         image: String,
     },
+    /// Remove dangling images (-a: every image no container uses).
+    Prune {
+        #[arg(short, long)]
+        all: bool,
+        /// Do not ask for confirmation.
+        #[arg(short, long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ContainerCommand {
+    /// Remove every stopped container.
+    Prune {
+        /// Do not ask for confirmation.
+        #[arg(short, long)]
+        force: bool,
+    },
+}
+
+/// `-e`'s value: `KEY=value` or `KEY`, never without a key (Docker's `ValidateEnv`).
+fn env_flag(text: &str) -> Result<String, String> {
+    match text.split('=').next() {
+        Some("") => Err(format!("invalid environment variable: {text}")),
+        _ => Ok(text.to_string()),
+    }
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return command_line_mistake(&e, &args),
+    };
+    // `run` and `build` report hull's own failures as 125; the others exit 1, as Docker's do.
+    let is_run = matches!(cli.command, Command::Run(_));
+    let is_build = matches!(cli.command, Command::Build { .. });
+    if !matches!(
+        cli.command,
+        Command::Run(_) | Command::Exec { .. } | Command::Build { .. }
+    ) {
+        // A reader that goes away ends a listing as it ends Docker's: killed by SIGPIPE, with
+        // nothing said (`hull ps --format json | head -1`). `run`, `exec` and `build` relay a
+        // container's output and handle their own pipes.
+        reset_sigpipe();
+    }
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(e) => {
-            let code = e
-                .downcast_ref::<EngineError>()
-                .map(EngineError::exit_code)
-                .unwrap_or(125);
+            let engine_error = e.downcast_ref::<EngineError>();
+            let code = match engine_error.map(EngineError::exit_code) {
+                Some(code) if is_run => code,
+                None if is_run => 125,
+                // build: a failed RUN step's own status, else 1 (as Docker's).
+                Some(code) if is_build && code != 125 => code,
+                // exec: the program could not be executed (126) or found (127).
+                Some(code @ (126 | 127)) => code,
+                _ => 1,
+            };
             // Our errors name their cause in their own message: the chain would repeat it.
-            eprintln!("hull: {e}");
+            let message = engine_error.map_or_else(|| e.to_string(), EngineError::message);
+            eprintln!("hull: {message}");
             ExitCode::from(code as u8)
         }
+    }
+}
+
+/// A command-line mistake, as Docker reports it (see [`usage`]); `--help` and `--version`
+/// print what they print.
+fn command_line_mistake(e: &clap::Error, args: &[OsString]) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        // `hull` or `hull network` alone: the help, as `docker` alone prints it.
+        ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let mut cmd = Cli::command();
+            for a in args.iter().skip(1).filter_map(|a| a.to_str()) {
+                match cmd.find_subcommand(a) {
+                    Some(sub) => cmd = sub.clone().bin_name(format!("hull {a}")),
+                    None => break,
+                }
+            }
+            let _ = cmd.print_help();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            let m = usage::mistake(&Cli::command(), e, args);
+            eprintln!("{}", m.text);
+            ExitCode::from(m.status)
+        }
+    }
+}
+
+/// SIGPIPE back to its default action (Rust's runtime ignores it, so a write to a closed pipe
+/// would fail with EPIPE, and `print!` panic).
+fn reset_sigpipe() {
+    // SAFETY: setting a signal's disposition to the default has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
@@ -334,12 +495,29 @@ fn print_listing(
     Ok(0)
 }
 
-fn print_objects(values: &[serde_json::Value], format: Option<&str>) -> anyhow::Result<i32> {
-    print!(
-        "{}",
-        views::render_objects(values, format).map_err(EngineError::from)?
-    );
-    Ok(0)
+/// `inspect` (of containers, images or networks): what was found, then an error for each
+/// target that was not (or that the template does not fit), status 1 if there was one; a
+/// template that does not parse is refused with Docker's status, 64.
+fn print_inspected(
+    found: Vec<Result<serde_json::Value, EngineError>>,
+    format: Option<&str>,
+) -> anyhow::Result<i32> {
+    let found: Vec<Result<serde_json::Value, String>> = found
+        .into_iter()
+        .map(|r| r.map_err(|e| e.message()))
+        .collect();
+    let out = match views::inspect(&found, format) {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("hull: {e}");
+            return Ok(e.status);
+        }
+    };
+    print!("{}", out.stdout);
+    for e in &out.errors {
+        eprintln!("hull: {e}");
+    }
+    Ok(if out.errors.is_empty() { 0 } else { 1 })
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<i32> {
@@ -367,10 +545,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 "image" => ops::ObjectKind::Image,
                 _ => ops::ObjectKind::Container,
             });
-            print_objects(
-                &ops::inspect(&engine()?, &targets, kind)?,
-                format.as_deref(),
-            )
+            print_inspected(ops::inspect(&engine()?, &targets, kind), format.as_deref())
         }
         Command::Logs { container, follow } => {
             let e = engine()?;
@@ -379,7 +554,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Exec {
-            interactive: _,
+            interactive,
             tty,
             detach,
             env,
@@ -388,7 +563,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             container,
             command,
         } => {
-            if tty && !std::io::stdin().is_terminal() {
+            // As Docker: a terminal is needed only to read from it (-i with -t).
+            if tty && interactive && !std::io::stdin().is_terminal() {
                 anyhow::bail!("the input device is not a TTY");
             }
             let e = engine()?;
@@ -415,7 +591,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             let sig = ops::parse_signal(&signal)?;
             each(&containers, |e, r| ops::kill(e, r, sig))
         }
-        Command::Rm { force, containers } => each(&containers, |e, r| ops::remove(e, r, force)),
+        Command::Rm {
+            force,
+            volumes,
+            containers,
+        } => each_but(&containers, force, |e, r| ops::remove(e, r, force, volumes)),
         Command::Top { container } => {
             let e = engine()?;
             let r = e.find(&container)?;
@@ -427,11 +607,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             containers,
         } => {
             let list = ops::stats_of(&engine()?, &containers)?;
-            let listing = views::containers::stats(&list);
-            match format.as_deref() {
-                None => print_listing(&listing, false, None),
-                Some(f) => print_objects(&listing.values, Some(f)),
-            }
+            print_listing(&views::containers::stats(&list), false, format.as_deref())
         }
         Command::Diff { container } => {
             let e = engine()?;
@@ -442,7 +618,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Images { all, quiet, format } => {
-            let list = engine()?.store.list()?;
+            let list = engine()?.store.list().map_err(EngineError::from)?;
             print_listing(
                 &views::images::images(&list, all, now),
                 quiet,
@@ -450,7 +626,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             )
         }
         Command::Image(ImageCommand::Ls) => {
-            let list = engine()?.store.list()?;
+            let list = engine()?.store.list().map_err(EngineError::from)?;
             print_listing(&views::images::images(&list, false, now), false, None)
         }
         Command::Rmi { force, images } | Command::Image(ImageCommand::Rm { force, images }) => {
@@ -462,21 +638,42 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
+        Command::Image(ImageCommand::Prune { all, force }) => {
+            let warning = if all {
+                "WARNING! This will remove all images without at least one container associated to them."
+            } else {
+                "WARNING! This will remove all dangling images."
+            };
+            let pruned = if force || confirm(warning)? {
+                hull_engine::prune::images(&engine()?, all)?
+            } else {
+                Default::default()
+            };
+            print!("{}", pruned.report("Deleted Images:"));
+            Ok(0)
+        }
+        Command::Container(ContainerCommand::Prune { force }) => {
+            let pruned = if force || confirm("WARNING! This will remove all stopped containers.")? {
+                hull_engine::prune::containers(&engine()?)?
+            } else {
+                Default::default()
+            };
+            print!("{}", pruned.report("Deleted Containers:"));
+            Ok(0)
+        }
         Command::History { image, no_trunc } => history(&image, no_trunc, now),
         Command::Image(ImageCommand::History { image }) => history(&image, false, now),
         Command::Image(ImageCommand::Inspect { images, format }) => {
             let e = engine()?;
-            let values = images
-                .iter()
-                .map(|i| e.store.inspect_json(i))
-                .collect::<Result<Vec<_>, _>>()?;
-            print_objects(&values, format.as_deref())
+            let found = images.iter().map(|i| ops::inspect_image(&e, i)).collect();
+            print_inspected(found, format.as_deref())
         }
         Command::Build {
             tag,
             file,
             build_arg,
             no_cache,
+            target,
             quiet,
             context,
         } => {
@@ -496,6 +693,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     tag,
                     build_args,
                     no_cache,
+                    target,
                 },
                 out,
             )?;
@@ -505,22 +703,58 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Load { input } => {
-            for name in engine()?.store.load(Path::new(&input))? {
+            let store = engine()?.store;
+            let names = match input.as_deref().map(Path::new) {
+                Some(p) if p.is_dir() => store.load_dir(p).map_err(EngineError::from)?,
+                Some(p) => store.load(p).map_err(EngineError::from)?,
+                None if std::io::stdin().is_terminal() => {
+                    anyhow::bail!("requested load from stdin, but stdin is empty")
+                }
+                None => store
+                    .load_from_reader(std::io::stdin().lock(), Path::new("(standard input)"))
+                    .map_err(EngineError::from)?,
+            };
+            for name in names {
                 println!("Loaded image: {name}");
             }
             Ok(0)
         }
         Command::Save { output, image } => {
-            engine()?.store.save(&image, Path::new(&output))?;
+            let store = engine()?.store;
+            match output {
+                Some(o) => store
+                    .save(&image, Path::new(&o))
+                    .map_err(EngineError::from)?,
+                None if std::io::stdout().is_terminal() => anyhow::bail!(
+                    "cowardly refusing to save to a terminal. Use the -o flag or redirect"
+                ),
+                None => {
+                    let out = store
+                        .save_to_writer(&image, std::io::stdout().lock())
+                        .map_err(EngineError::from)?;
+                    let mut out = out;
+                    out.flush()?;
+                }
+            }
             Ok(0)
         }
         Command::Tag { source, target } => {
             let e = engine()?;
-            let img = e.store.resolve(&source)?;
-            e.store.tag(&img, &target)?;
+            let img = e.store.resolve(&source).map_err(EngineError::from)?;
+            e.store.tag(&img, &target).map_err(EngineError::from)?;
             Ok(0)
         }
         Command::Network(cmd) => network(cmd),
+        Command::Volume(cmd) => volume(cmd),
+        Command::System(SystemCommand::Df { format }) => {
+            let usage = hull_engine::disk_usage::disk_usage(&engine()?)?;
+            let (table, listing) = views::system::df(&usage);
+            match format {
+                None => print!("{table}"),
+                Some(f) => print!("{}", listing.render(Some(&f)).map_err(EngineError::from)?),
+            }
+            Ok(0)
+        }
         Command::Port { container, port } => {
             let r = engine()?.find(&container)?;
             match views::containers::ports(&r, port.as_deref()) {
@@ -533,7 +767,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 None => {
                     // Docker: an error message and status 1 (not a failure of hull itself).
                     let port = views::containers::port_key(&port.unwrap_or_default());
-                    eprintln!("hull: no public port '{port}' published for {container}");
+                    eprintln!("hull: No public port '{port}' published for {container}");
                     Ok(1)
                 }
             }
@@ -547,6 +781,16 @@ fn each(
     targets: &[String],
     f: impl Fn(&Engine, &hull_engine::record::Record) -> hull_engine::Result<()>,
 ) -> anyhow::Result<i32> {
+    each_but(targets, false, f)
+}
+
+/// [`each`]; with `missing_is_fine` (`rm -f`) a container that does not exist is reported but
+/// is no failure, as Docker's `rm -f` has it.
+fn each_but(
+    targets: &[String],
+    missing_is_fine: bool,
+    f: impl Fn(&Engine, &hull_engine::record::Record) -> hull_engine::Result<()>,
+) -> anyhow::Result<i32> {
     let e = engine()?;
     let mut failed = false;
     for t in targets {
@@ -554,19 +798,37 @@ fn each(
             Ok(()) => println!("{t}"),
             Err(err) => {
                 eprintln!("hull: {err}");
-                failed = true;
+                failed |= !(missing_is_fine && matches!(err, EngineError::NoSuchContainer(_)));
             }
         }
     }
     Ok(if failed { 1 } else { 0 })
 }
 
+/// Docker's prune prompt: `warning`, then "Are you sure you want to continue? [y/N] "; only
+/// `y`/`yes` goes on.
+fn confirm(warning: &str) -> anyhow::Result<bool> {
+    print!("{warning}\nAre you sure you want to continue? [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
 fn history(image: &str, no_trunc: bool, now: SystemTime) -> anyhow::Result<i32> {
-    let steps = engine()?.store.history(image)?;
+    let steps = engine()?.store.history(image).map_err(EngineError::from)?;
     print_listing(&views::images::history(&steps, no_trunc, now), false, None)
 }
 
 fn run(f: RunFlags) -> anyhow::Result<i32> {
+    // As Docker (and as `exec`): -it reads a terminal, so stdin must be one; status 1.
+    if f.tty && f.interactive && !std::io::stdin().is_terminal() {
+        eprintln!("hull: the input device is not a TTY");
+        return Ok(1);
+    }
     let mut env = units::read_env_files(&f.env_file).map_err(EngineError::from)?;
     env.extend(f.env.iter().filter_map(|v| units::expand_env_flag(v)));
     let args = RunArgs {
@@ -609,7 +871,10 @@ fn run(f: RunFlags) -> anyhow::Result<i32> {
         cap_drop: f.cap_drop,
         privileged: f.privileged,
         security_opt: f.security_opt,
+        stop_signal: f.stop_signal,
+        stop_timeout: f.stop_timeout,
     };
+    let args = without_ports_where_meaningless(args);
     let e = engine()?;
     let mut r = hull_engine::monitor::create(&e, &args)?;
     if args.detach {
@@ -623,6 +888,91 @@ fn run(f: RunFlags) -> anyhow::Result<i32> {
         &mut r,
         args.interactive,
     )?)
+}
+
+/// `hull volume …`: Docker's outputs; a failure is reported and gives status 1, as Docker's.
+fn volume(cmd: VolumeCommand) -> anyhow::Result<i32> {
+    let e = engine()?;
+    let vols = e.volumes();
+    let failed = |err: &dyn std::fmt::Display| {
+        eprintln!("hull: {err}");
+        Ok(1)
+    };
+    match cmd {
+        VolumeCommand::Create { driver, name } => {
+            if driver != hull_engine::volume::DRIVER {
+                let err = hull_engine::volume::VolumeError::Driver {
+                    name: name.unwrap_or_default(),
+                    driver,
+                };
+                return failed(&err);
+            }
+            let made = vols
+                .lock()
+                .and_then(|lock| vols.create(name.as_deref(), true, &lock));
+            match made {
+                Ok((v, _)) => {
+                    println!("{}", v.name);
+                    Ok(0)
+                }
+                Err(err) => failed(&err),
+            }
+        }
+        VolumeCommand::Ls { quiet, format } => {
+            let (table, listing) = views::system::volumes(&vols.list()?);
+            match (quiet, format) {
+                (true, _) => print!("{}", listing.quiet()),
+                (false, Some(f)) => {
+                    print!("{}", listing.render(Some(&f)).map_err(EngineError::from)?)
+                }
+                (false, None) => print!("{table}"),
+            }
+            Ok(0)
+        }
+        VolumeCommand::Inspect { volumes, format } => {
+            let found = volumes
+                .iter()
+                .map(|n| vols.get(n).map(|v| v.inspect()).map_err(EngineError::from))
+                .collect();
+            print_inspected(found, format.as_deref())
+        }
+        VolumeCommand::Rm { force, volumes } => {
+            let mut code = 0;
+            for n in &volumes {
+                match e.remove_volume(n) {
+                    Ok(()) => println!("{n}"),
+                    Err(EngineError::Volume(hull_engine::volume::VolumeError::NoSuchVolume(_)))
+                        if force => {}
+                    Err(err) => code = failed(&err)?,
+                }
+            }
+            Ok(code)
+        }
+    }
+}
+
+/// As Docker: ports (checked all the same) are published only on a network of the container's
+/// own; with `--network none` or `host` they are dropped, for the host's with a warning.
+fn without_ports_where_meaningless(mut args: RunArgs) -> RunArgs {
+    let network = args.network.as_deref();
+    if matches!(network, Some("none" | "host")) {
+        if network == Some("host") && (!args.publish.is_empty() || args.publish_all) {
+            eprintln!("WARNING: Published ports are discarded when using host network mode");
+        }
+        args.publish.clear();
+        args.publish_all = false;
+    }
+    args
+}
+
+/// `network inspect` and `network rm` of a network that does not exist say it as Docker's do.
+fn no_such_network(name: &str, e: hull_engine::network::NetworkError) -> EngineError {
+    match e {
+        hull_engine::network::NetworkError::NotFound(_) => {
+            EngineError::NoSuchNetwork(name.to_string())
+        }
+        e => EngineError::Network(e),
+    }
 }
 
 fn network(cmd: NetworkCommand) -> anyhow::Result<i32> {
@@ -643,11 +993,11 @@ fn network(cmd: NetworkCommand) -> anyhow::Result<i32> {
         }
         NetworkCommand::Inspect { networks, format } => {
             let nets = e.networks()?;
-            let values = networks
+            let found = networks
                 .iter()
-                .map(|n| nets.inspect(n))
-                .collect::<Result<Vec<_>, _>>()?;
-            print_objects(&values, format.as_deref())
+                .map(|n| nets.inspect(n).map_err(|e| no_such_network(n, e)))
+                .collect();
+            print_inspected(found, format.as_deref())
         }
         NetworkCommand::Rm { networks } => {
             let nets = e.networks()?;
@@ -656,12 +1006,141 @@ fn network(cmd: NetworkCommand) -> anyhow::Result<i32> {
                 match nets.remove(n) {
                     Ok(()) => println!("{n}"),
                     Err(err) => {
-                        eprintln!("hull: {err}");
+                        eprintln!("hull: {}", no_such_network(n, err).message());
                         failed = true;
                     }
                 }
             }
             Ok(if failed { 1 } else { 0 })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command (`run`, `network create`…) and only those.
+    fn commands(cmd: &clap::Command, prefix: &str, out: &mut Vec<String>) {
+        for sub in cmd.get_subcommands() {
+            let name = format!("{prefix}{}", sub.get_name());
+            if sub.has_subcommands() {
+                commands(sub, &format!("{name} "), out);
+            } else {
+                out.push(name);
+            }
+        }
+    }
+
+    #[test]
+    fn every_command_has_dockers_words_for_its_mistakes() {
+        let mut have = Vec::new();
+        commands(&Cli::command(), "", &mut have);
+        have.retain(|c| !c.ends_with("help"));
+        have.sort();
+        let mut described: Vec<String> = usage::described().map(String::from).collect();
+        described.sort();
+        assert_eq!(described, have);
+    }
+
+    fn mistake(line: &[&str]) -> (String, u8) {
+        let args: Vec<OsString> = std::iter::once("hull")
+            .chain(line.iter().copied())
+            .map(OsString::from)
+            .collect();
+        let e = match Cli::try_parse_from(&args) {
+            Err(e) => e,
+            Ok(_) => panic!("{line:?} parsed"),
+        };
+        let m = usage::mistake(&Cli::command(), &e, &args);
+        (m.text, m.status)
+    }
+
+    #[test]
+    fn command_line_mistakes_read_as_dockers() {
+        let see = "See 'hull run --help'.";
+        assert_eq!(
+            mistake(&["run", "--x", "busybox"]),
+            (format!("unknown flag: --x\n{see}"), 125)
+        );
+        assert_eq!(
+            mistake(&["run", "--x=1", "busybox"]),
+            (format!("unknown flag: --x\n{see}"), 125)
+        );
+        assert_eq!(
+            mistake(&["run", "-z", "busybox"]),
+            (format!("unknown shorthand flag: 'z' in -z\n{see}"), 125)
+        );
+        assert_eq!(
+            mistake(&["run", "--name"]),
+            (format!("flag needs an argument: --name\n{see}"), 125)
+        );
+        assert_eq!(
+            mistake(&["run", "-e"]),
+            (format!("flag needs an argument: 'e' in -e\n{see}"), 125)
+        );
+        assert_eq!(
+            mistake(&["run", "-e", "=x", "busybox"]),
+            (
+                format!("invalid argument \"=x\" for \"-e, --env\" flag: invalid environment variable: =x\n{see}"),
+                125
+            )
+        );
+        assert_eq!(
+            mistake(&["run"]),
+            (
+                "\"hull run\" requires at least 1 argument.\nSee 'hull run --help'.\n\n\
+                 Usage:  hull run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nRun a command in a new container"
+                    .to_string(),
+                1
+            )
+        );
+        let (text, status) = mistake(&["tag", "a", "b", "c"]);
+        assert!(
+            text.starts_with("\"hull tag\" requires exactly 2 arguments."),
+            "{text}"
+        );
+        assert_eq!(status, 1);
+        assert_eq!(
+            mistake(&["nosuchcmd"]),
+            (
+                "hull: 'nosuchcmd' is not a hull command.\nSee 'hull --help'".to_string(),
+                1
+            )
+        );
+        let (text, status) = mistake(&["network", "create"]);
+        assert!(text.starts_with("\"hull network create\" requires exactly 1 argument.\nSee 'hull network create --help'."), "{text}");
+        assert_eq!(status, 1);
+    }
+
+    #[test]
+    fn env_flags_need_a_name() {
+        assert_eq!(env_flag("A=b"), Ok("A=b".into()));
+        assert_eq!(env_flag("A"), Ok("A".into()));
+        assert_eq!(env_flag("A="), Ok("A=".into()));
+        assert!(env_flag("=x").unwrap_err().contains("=x"));
+    }
+
+    #[test]
+    fn ports_are_dropped_without_a_network_of_the_containers_own() {
+        let spec = units::parse_port("8080:80").unwrap();
+        let args = |network: Option<&str>| RunArgs {
+            network: network.map(String::from),
+            publish: vec![spec.clone()],
+            publish_all: true,
+            ..RunArgs::default()
+        };
+        for n in ["none", "host"] {
+            let a = without_ports_where_meaningless(args(Some(n)));
+            assert!(a.publish.is_empty() && !a.publish_all, "--network {n}");
+        }
+        for n in [None, Some("bridge"), Some("mynet")] {
+            let a = without_ports_where_meaningless(args(n));
+            assert_eq!(
+                (a.publish.len(), a.publish_all),
+                (1, true),
+                "--network {n:?}"
+            );
         }
     }
 }

@@ -14,13 +14,14 @@ use super::error::{io_at, ImageError, Result};
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A name for a temporary file or directory that no other process or thread will pick.
+/// A name for a temporary file or directory that no other process or thread will pick,
+/// carrying this process's owner tag (see [`super::owner`]): `PREFIX-<pid>.<start>-<n>-<ns>`.
 pub(crate) fn temp_name(prefix: &str) -> String {
     let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    format!("{prefix}-{}-{n}-{nanos}", std::process::id())
+    format!("{prefix}-{}-{n}-{nanos}", super::owner::tag())
 }
 
 /// The blob directory of one store.

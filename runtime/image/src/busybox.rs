@@ -144,7 +144,7 @@ pub(crate) fn is_dynamic_elf(b: &[u8]) -> std::result::Result<bool, ElfProblem> 
     let (phentsize, phnum) = (u16_at(0x36), u16_at(0x38));
     for i in 0..phnum {
         let o = phoff.saturating_add(i.saturating_mul(phentsize));
-        if o + 4 > b.len() {
+        if o.checked_add(4).is_none_or(|end| end > b.len()) {
             return Err(ElfProblem::Truncated);
         }
         if u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]) == 3 {
@@ -254,5 +254,15 @@ mod tests {
             "/bin/ls is dynamically linked"
         );
         assert!(is_dynamic_elf(b"#!/bin/sh\n").is_err());
+    }
+
+    #[test]
+    fn program_headers_past_the_end_are_truncated_not_a_panic() {
+        let mut elf = vec![0u8; 64];
+        elf[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        elf[0x20..0x28].copy_from_slice(&u64::MAX.to_le_bytes()); // e_phoff
+        elf[0x36] = 56; // e_phentsize
+        elf[0x38] = 2; // e_phnum
+        assert_eq!(is_dynamic_elf(&elf), Err(ElfProblem::Truncated));
     }
 }

@@ -72,7 +72,11 @@ impl Store {
         let manifest =
             self.write_image(&canonical_json(&image_config, "image config")?, &layers)?;
         let manifest = self.register(&lock, &manifest, &[])?;
+        let image = self.image(&manifest, self.read_index()?.names_of(&manifest))?;
+        if let Some(b) = base {
+            self.set_parent(&lock, &image.id, &b.id)?;
+        }
         drop(lock);
-        self.image(&manifest, self.read_index()?.names_of(&manifest))
+        Ok(image)
     }
 }

@@ -30,8 +30,10 @@ impl Store {
     /// One row per name (and one `<none>:<none>` row per untagged image), newest first.
     pub fn list(&self) -> Result<Vec<ImageSummary>> {
         let index = self.read_index()?;
+        let parents = self.read_parents()?;
         let mut rows = Vec::new();
         for image in self.all_images(&index)? {
+            let intermediate = image.names.is_empty() && parents.children(&image.id) > 0;
             let created = image.config.created().clone();
             let size = image_size(&image);
             let names = if image.names.is_empty() {
@@ -50,6 +52,7 @@ impl Store {
                     id: image.id.clone(),
                     created: created.clone(),
                     size,
+                    intermediate,
                 });
             }
         }

@@ -7,7 +7,12 @@
 //!   `org.opencontainers.image.ref.name` ([`REF_NAME`]) = the full `name:tag`; an untagged
 //!   image has a descriptor without it. `images/tmp/` holds in-flight writes, `images/lock`
 //!   serialises every change to `index.json`.
-//! - `layers/<diff id hex>/` is one unpacked layer, with overlayfs whiteouts (see [`whiteout`]).
+//! - `layers/<diff id hex>/` is one unpacked layer, with overlayfs whiteouts (see [`whiteout`]);
+//!   `layers/.tmp-*` and `layers/.trash-*` are layers being unpacked or removed.
+//! - `l/<16 hex>` is a short link to a layer directory, for overlay mounts (see [`LINK_DIR`]).
+//!
+//! Every temporary name carries its maker's owner tag ([`owner`]): opening the store removes
+//! those whose maker has ended (a killed `hull load`, `build`, `rmi`…).
 //!
 //! An image's id is `sha256:` + the digest of its config blob, as with Docker.
 
@@ -22,7 +27,10 @@ mod error;
 mod index;
 mod inspect;
 mod layer;
+mod links;
 mod load;
+pub mod owner;
+mod parents;
 mod reference;
 mod remove;
 pub mod rootfs;
@@ -38,7 +46,9 @@ pub use busybox::DEFAULT_PATH;
 pub use changes::diff_changes;
 pub use error::{ImageError, Result};
 pub use index::REF_NAME;
+pub use links::LINK_DIR;
 pub use reference::{parse_reference, Reference, DEFAULT_TAG};
+pub use remove::Removal;
 pub use store::Store;
 
 use oci_spec::image::ImageConfiguration;
@@ -85,6 +95,9 @@ pub struct ImageSummary {
     pub created: Option<String>,
     /// The sum of the layer blobs' sizes (as stored, compressed when gzip).
     pub size: u64,
+    /// An untagged image that other images were made from (a build's intermediate step):
+    /// `hull images` hides it unless `-a`, as Docker does.
+    pub intermediate: bool,
 }
 
 /// One row of `hull history`, newest first.

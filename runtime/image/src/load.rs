@@ -19,7 +19,10 @@
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
+
+use nix::fcntl::OFlag;
 
 use oci_spec::image::{Arch, ImageConfiguration, ImageIndex, ImageManifest, MediaType, Os};
 use serde::Deserialize;
@@ -27,6 +30,7 @@ use serde::Deserialize;
 use super::digest::{Sha256Reader, Sha256Writer};
 use super::error::{io_at, ImageError, Result};
 use super::parse_reference;
+use super::rootfs::{kind_name, Root, Scope};
 use super::store::Store;
 use super::unpacked::{sniff, Compression, Decoded, TempDir};
 use super::LayerInfo;
@@ -125,6 +129,83 @@ impl Staging {
         Ok(staging)
     }
 
+    /// Stages an image layout *directory*: its top-level documents and `blobs/sha256/*`, each
+    /// opened below the directory (`RESOLVE_BENEATH`, the last component not followed) and
+    /// copied only when it is a regular file. A symlink, a FIFO or a device in their place is
+    /// refused by name, never opened; nothing else of the directory is read.
+    fn from_dir(dir: &Path, tmp: &Path) -> Result<Staging> {
+        let root = Root::open(dir, "the image directory")?;
+        let mut staging = Staging {
+            archive: dir.to_path_buf(),
+            dir: TempDir::create(tmp, "load")?,
+            files: HashMap::new(),
+            links: HashMap::new(),
+        };
+        let mut paths: Vec<String> = ["oci-layout", "index.json", "manifest.json"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let blobs = "blobs/sha256";
+        match root.open_at(
+            Path::new(blobs),
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW,
+            Scope::Beneath,
+        ) {
+            Ok(fd) => {
+                let listing = format!("/proc/self/fd/{}", fd.as_raw_fd());
+                let mut names: Vec<String> = fs::read_dir(&listing)
+                    .map_err(io_at("listing", &dir.join(blobs)))?
+                    .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+                    .collect::<io::Result<_>>()
+                    .map_err(io_at("listing", &dir.join(blobs)))?;
+                names.sort();
+                paths.extend(names.into_iter().map(|n| format!("{blobs}/{n}")));
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+            Err(e) => return Err(staging.bad(format!("{blobs}: {e}"))),
+        }
+        for (n, path) in paths.into_iter().enumerate() {
+            let fd = match root.open_at(
+                Path::new(&path),
+                OFlag::O_PATH | OFlag::O_NOFOLLOW,
+                Scope::Beneath,
+            ) {
+                Ok(fd) => fd,
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
+                Err(e) => return Err(staging.bad(format!("{path}: {e}"))),
+            };
+            let meta = File::from(
+                fd.try_clone()
+                    .map_err(io_at("examining", &dir.join(&path)))?,
+            )
+            .metadata()
+            .map_err(io_at("examining", &dir.join(&path)))?;
+            if !meta.is_file() {
+                return Err(staging.bad(format!(
+                    "{path} is {}, not a regular file: refusing to read it",
+                    kind_name(&meta.file_type())
+                )));
+            }
+            let mut input = File::open(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+                .map_err(io_at("reading", &dir.join(&path)))?;
+            let file = staging.dir.path.join(n.to_string());
+            let out = File::create(&file).map_err(io_at("staging", &file))?;
+            let mut w = Sha256Writer::new(out);
+            io::copy(&mut input, &mut w)
+                .map_err(|e| staging.bad(format!("reading {path}: {e}")))?;
+            let (_, digest, _) = w.finish();
+            staging.files.insert(path, Staged { file, digest });
+        }
+        Ok(staging)
+    }
+
+    fn bad(&self, reason: String) -> ImageError {
+        ImageError::Archive {
+            archive: self.archive.clone(),
+            reason,
+        }
+    }
+
     fn get(&self, path: &str) -> Result<&Staged> {
         let mut p = norm(path);
         for _ in 0..16 {
@@ -178,8 +259,20 @@ impl Store {
     /// Like [`Store::load`], reading the archive from `input` (e.g. stdin); `shown_as` names it
     /// in errors.
     pub fn load_from_reader<R: Read>(&self, input: R, shown_as: &Path) -> Result<Vec<String>> {
-        let tarball = shown_as;
-        let staging = Staging::read(input, tarball, self.blobs.tmp_dir())?;
+        let staging = Staging::read(input, shown_as, self.blobs.tmp_dir())?;
+        self.load_staged(staging)
+    }
+
+    /// Loads the images of an OCI image-layout directory (`hull load -i DIR`), reading only
+    /// its regular files below it (see `Staging::from_dir`).
+    pub fn load_dir(&self, dir: &Path) -> Result<Vec<String>> {
+        let staging = Staging::from_dir(dir, self.blobs.tmp_dir())?;
+        self.load_staged(staging)
+    }
+
+    fn load_staged(&self, staging: Staging) -> Result<Vec<String>> {
+        let tarball = staging.archive.clone();
+        let tarball = tarball.as_path();
         let mut wanted: Vec<(Staged, Vec<Staged>, Vec<String>)> = Vec::new();
         if staging.get("manifest.json").is_ok() {
             let (entries, _) = staging.read_json::<Vec<DockerEntry>>("manifest.json")?;

@@ -35,7 +35,8 @@ impl Store {
         let layers = hull_root.join("layers");
         let blob_dir = images.join("blobs").join("sha256");
         let tmp = images.join("tmp");
-        for d in [&blob_dir, &tmp, &layers] {
+        let links = hull_root.join(super::LINK_DIR);
+        for d in [&blob_dir, &tmp, &layers, &links] {
             fs::create_dir_all(d).map_err(io_at("creating", d))?;
         }
         let store = Store {
@@ -56,8 +57,10 @@ impl Store {
         Ok(store)
     }
 
-    /// Removes what crashed writers left: files under `images/tmp/` and `layers/.tmp-*`,
-    /// `layers/.trash-*` directories, when older than a day (younger ones may be in use).
+    /// Removes what killed writers left: files and directories under `images/tmp/`, and
+    /// `layers/.tmp-*` (an unpack) and `layers/.trash-*` (a removal), whose maker has ended
+    /// (see [`super::owner`]). Names without an owner tag (older versions) go when older than
+    /// a day.
     fn sweep_stale_temporaries(&self) {
         let day = std::time::Duration::from_secs(24 * 3600);
         let old = |p: &Path| {
@@ -72,7 +75,9 @@ impl Store {
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
                 let temp = !only_dot || name.starts_with(".tmp-") || name.starts_with(".trash-");
-                if temp && old(&e.path()) {
+                let stale = super::owner::left_by_dead_process(&name)
+                    || (super::owner::tag_in(&name).is_none() && old(&e.path()));
+                if temp && stale {
                     let _ = fs::remove_dir_all(e.path()).or_else(|_| fs::remove_file(e.path()));
                 }
             }
@@ -82,6 +87,12 @@ impl Store {
     /// The `HULL_ROOT` this store lives in.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The store's directory for in-flight work (`HULL_ROOT/images/tmp`): what a killed
+    /// command leaves there is swept when the store opens.
+    pub fn tmp_dir(&self) -> &Path {
+        self.blobs.tmp_dir()
     }
 
     /// The OCI image layout directory (`HULL_ROOT/images`).

@@ -41,14 +41,79 @@ pub fn mount_overlay(lowerdir: &str, upper: &Path, work: &Path, merged: &Path) -
     )
 }
 
+/// Mount an overlay filesystem on `merged` whose `lowerdir` (top layer first, `:`-separated),
+/// `upper` and `work` may be relative to `dir`: the kernel reads them relative to the working
+/// directory, which is `dir` for the call only. The options of one mount must fit in a page
+/// (4096 bytes), and an image's deep stack of absolute layer paths does not (about 44 layers
+/// under `/var/lib/hull`); short relative ones do, as Docker's overlay2 does with its `l/`
+/// links. A stack that would still not fit is refused by name rather than truncated (which
+/// the kernel reports as a misleading ENOENT).
+pub fn mount_overlay_in(
+    dir: &Path,
+    lowerdir: &str,
+    upper: &Path,
+    work: &Path,
+    merged: &Path,
+) -> Result<()> {
+    let data = format!(
+        "lowerdir={lowerdir},upperdir={},workdir={}",
+        upper.display(),
+        work.display()
+    );
+    let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .map_or(4096, |p| p as usize);
+    if data.len() >= page {
+        return Err(crate::Error::Unsupported(format!(
+            "overlay mount on {}: its options take {} bytes ({} layers) and the kernel takes \
+             at most {}: the image has too many layers",
+            merged.display(),
+            data.len(),
+            lowerdir.split(':').count(),
+            page - 1
+        )));
+    }
+    let _back = sys::process::Cwd::enter(dir)?;
+    sys::mount::mount(
+        Some(Path::new("overlay")),
+        merged,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(&data),
+    )
+    .map_err(|e| match e {
+        crate::Error::Sys { action, source } => crate::Error::Sys {
+            action: format!("{action} in {}", dir.display()),
+            source,
+        },
+        other => other,
+    })
+}
+
 /// Bind-mount `source` on `target` (not recursively).
 pub fn bind_mount(source: &Path, target: &Path) -> Result<()> {
     sys::mount::bind(source, target, false)
 }
 
+/// Give the calling *thread* a mount namespace of its own, every mount in it private: what it
+/// mounts then is seen by no other process and goes away with the namespace when the thread
+/// ends, even when the whole program is killed (the threads it spawns share it).
+pub fn private_mount_namespace() -> Result<()> {
+    sys::ns::unshare(nix::sched::CloneFlags::CLONE_NEWNS)?;
+    sys::mount::propagation(Path::new("/"), MsFlags::MS_REC | MsFlags::MS_PRIVATE)
+}
+
 /// Detach the mount on `target` (lazy unmount: busy files do not block it).
 pub fn unmount(target: &Path) -> Result<()> {
     sys::mount::detach(target)
+}
+
+/// An O_PATH descriptor of `path` resolved inside the directory `root` as if it were `/`:
+/// `..` stops at the root and symlinks, absolute ones too, resolve inside it (openat2 with
+/// `RESOLVE_IN_ROOT`). For reading a container's tree from the host without leaving it.
+pub fn open_in_root(root: &Path, path: &Path) -> Result<OwnedFd> {
+    sys::fs::InRoot::open(root)?.resolve(path)
 }
 
 /// Orphaned descendants (a container's init whose setup parent has exited) become our

@@ -60,15 +60,32 @@ pub struct Entry<'a> {
     pub node: Node<'a>,
 }
 
-/// The build context, held open.
+/// The build context, held open (or, for `COPY --from`, a stage's filesystem).
 pub struct Context {
     root: Root,
+    /// How a source named in the Dockerfile is resolved: `Beneath` for the build context
+    /// (leaving it is an error), `InRoot` for a stage's filesystem (its symlinks resolve inside
+    /// it, as the stage's own container would see them).
+    scope: Scope,
+    /// How messages name the root: the context's host path, or `/` inside a stage.
+    shown: PathBuf,
 }
 
 impl Context {
     pub fn open(dir: &Path) -> Result<Context, ContextError> {
         Ok(Context {
             root: Root::open(dir, "the build context")?,
+            scope: Scope::Beneath,
+            shown: dir.to_path_buf(),
+        })
+    }
+
+    /// A stage's (or an image's) filesystem mounted at `dir`, as `COPY --from` reads it.
+    pub fn open_stage(dir: &Path) -> Result<Context, ContextError> {
+        Ok(Context {
+            root: Root::open(dir, "the stage's filesystem")?,
+            scope: Scope::InRoot,
+            shown: PathBuf::from("/"),
         })
     }
 
@@ -83,19 +100,19 @@ impl Context {
     ) -> Result<(), ContextError> {
         let fd = self
             .root
-            .open_at(Path::new(src), OFlag::O_PATH, Scope::Beneath)
+            .open_at(Path::new(src), OFlag::O_PATH, self.scope)
             .map_err(|e| match e.raw_os_error() {
                 Some(libc::EXDEV) => ContextError::Outside { src: src.into() },
                 _ => ContextError::Io {
                     src: src.into(),
                     what: "open",
-                    path: self.root.path().join(src.trim_start_matches('/')),
+                    path: self.shown.join(src.trim_start_matches('/')),
                     source: e,
                 },
             })?;
         let walker = Walker {
             src,
-            shown: self.root.path().join(src.trim_start_matches('/')),
+            shown: self.shown.join(src.trim_start_matches('/')),
         };
         walker.node(fd, Path::new(""), visit)
     }

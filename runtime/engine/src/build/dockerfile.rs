@@ -24,12 +24,16 @@ impl Form {
 pub enum Instruction {
     From {
         image: String,
+        /// The stage's name (`AS name`), lowercased as Docker keeps it.
+        name: Option<String>,
     },
     Copy {
         srcs: Vec<String>,
         dest: String,
         chown: Option<String>,
         add: bool,
+        /// `--from=`: a stage name, a stage index or an image.
+        from: Option<String>,
     },
     Run(Form),
     Env(Vec<(String, String)>),
@@ -43,6 +47,10 @@ pub enum Instruction {
     Label(Vec<(String, String)>),
     Cmd(Form),
     Entrypoint(Form),
+    /// STOPSIGNAL: the signal as written (checked once ARG/ENV values are substituted).
+    StopSignal(String),
+    /// VOLUME: absolute paths, from a JSON array or words.
+    Volume(Vec<String>),
 }
 
 #[derive(Debug, Clone)]
@@ -60,8 +68,12 @@ pub enum DockerfileError {
     Empty,
     #[error("line {line}: the first instruction must be FROM (found {found:?})")]
     FirstNotFrom { line: usize, found: String },
-    #[error("line {line}: multi-stage builds (a second FROM) are not supported by hull build")]
-    MultiStage { line: usize },
+    #[error("line {line}: duplicate stage name {name:?} (first on line {first})")]
+    DuplicateStage {
+        line: usize,
+        first: usize,
+        name: String,
+    },
     #[error("line {line}: {reason}")]
     Line { line: usize, reason: String },
 }
@@ -118,14 +130,20 @@ pub fn parse(text: &str) -> Result<Vec<Line>, DockerfileError> {
         }
         _ => {}
     }
-    if let Some(second) = out
-        .iter()
-        .filter(|l| matches!(l.instruction, Instruction::From { .. }))
-        .nth(1)
-    {
-        return Err(DockerfileError::MultiStage {
-            line: second.number,
-        });
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    for l in &out {
+        if let Instruction::From {
+            name: Some(name), ..
+        } = &l.instruction
+        {
+            if let Some(first) = names.insert(name, l.number) {
+                return Err(DockerfileError::DuplicateStage {
+                    line: l.number,
+                    first,
+                    name: name.clone(),
+                });
+            }
+        }
     }
     Ok(out)
 }
@@ -149,8 +167,14 @@ fn parse_line(number: usize, text: &str) -> Result<Line, DockerfileError> {
         "FROM" => {
             need("an image")?;
             let parts: Vec<&str> = rest.split_whitespace().collect();
-            if parts.len() == 3 && parts[1].eq_ignore_ascii_case("as") || parts.len() == 1 {
-                Instruction::From { image: parts[0].to_string() }
+            if parts.len() == 3 && parts[1].eq_ignore_ascii_case("as") {
+                let name = parts[2].to_ascii_lowercase();
+                if !valid_stage_name(&name) {
+                    return Err(err(format!("invalid stage name {:?}: it must start with a letter and contain only letters, digits, '-', '_' and '.'", parts[2])));
+                }
+                Instruction::From { image: parts[0].to_string(), name: Some(name) }
+            } else if parts.len() == 1 {
+                Instruction::From { image: parts[0].to_string(), name: None }
             } else {
                 return Err(err(format!("FROM {rest:?}: expected FROM IMAGE [AS NAME]")));
             }
@@ -158,6 +182,7 @@ fn parse_line(number: usize, text: &str) -> Result<Line, DockerfileError> {
         "COPY" | "ADD" => {
             need("a source and a destination")?;
             let mut chown = None;
+            let mut from = None;
             let mut words: Vec<String> = Vec::new();
             let body = if rest.starts_with('[') {
                 parse_json_array(rest)
@@ -168,6 +193,14 @@ fn parse_line(number: usize, text: &str) -> Result<Line, DockerfileError> {
             for w in body {
                 if let Some(c) = w.strip_prefix("--chown=") {
                     chown = Some(c.to_string());
+                } else if let Some(f) = w.strip_prefix("--from=") {
+                    if keyword == "ADD" {
+                        return Err(err("ADD does not support --from: use COPY --from".into()));
+                    }
+                    if f.is_empty() {
+                        return Err(err("COPY --from needs a stage name, a stage index or an image".into()));
+                    }
+                    from = Some(f.to_string());
                 } else if w.starts_with("--") {
                     return Err(err(format!("{keyword} option {w:?} is not supported")));
                 } else {
@@ -181,7 +214,7 @@ fn parse_line(number: usize, text: &str) -> Result<Line, DockerfileError> {
             if keyword == "ADD" && words.iter().any(|s| s.contains("://")) {
                 return Err(err("ADD from a URL is not supported (no network): download the file into the build context and COPY it".into()));
             }
-            Instruction::Copy { srcs: words, dest, chown, add: keyword == "ADD" }
+            Instruction::Copy { srcs: words, dest, chown, add: keyword == "ADD", from }
         }
         "RUN" => {
             need("a command")?;
@@ -236,9 +269,29 @@ fn parse_line(number: usize, text: &str) -> Result<Line, DockerfileError> {
             }
             Instruction::Expose(ports)
         }
+        "STOPSIGNAL" => {
+            need("a signal")?;
+            if rest.split_whitespace().count() != 1 {
+                return Err(err(format!("STOPSIGNAL {rest:?}: expected one signal")));
+            }
+            Instruction::StopSignal(rest.to_string())
+        }
+        "VOLUME" => {
+            need("a path")?;
+            let paths = if rest.starts_with('[') {
+                parse_json_array(rest)
+                    .map_err(|e| err(format!("VOLUME: invalid JSON array {rest:?}: {e}")))?
+            } else {
+                rest.split_whitespace().map(str::to_string).collect()
+            };
+            if paths.is_empty() || paths.iter().any(String::is_empty) {
+                return Err(err("VOLUME specified can not be an empty string".into()));
+            }
+            Instruction::Volume(paths)
+        }
         other => {
             return Err(err(format!(
-                "unknown instruction {other:?} (hull build knows FROM COPY ADD RUN ENV ARG WORKDIR USER EXPOSE LABEL CMD ENTRYPOINT)"
+                "unknown instruction {other:?} (hull build knows FROM COPY ADD RUN ENV ARG WORKDIR USER EXPOSE LABEL CMD ENTRYPOINT STOPSIGNAL VOLUME)"
             )))
         }
     };
@@ -247,6 +300,13 @@ fn parse_line(number: usize, text: &str) -> Result<Line, DockerfileError> {
         text: text.to_string(),
         instruction,
     })
+}
+
+/// Docker's rule for stage names: `[a-z][a-z0-9-_.]*` (after lowercasing).
+fn valid_stage_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
 }
 
 fn form(rest: &str) -> Form {
@@ -399,7 +459,8 @@ mod tests {
         assert_eq!(
             lines[0].instruction,
             Instruction::From {
-                image: "busybox".into()
+                image: "busybox".into(),
+                name: Some("base".into())
             }
         );
         assert_eq!(lines[0].number, 2);
@@ -437,11 +498,43 @@ mod tests {
         let e = |text| parse(text).unwrap_err().to_string();
         assert!(e("FROM busybox\nFROBNICATE x\n").starts_with("line 2: unknown instruction"));
         assert!(e("RUN true\n").contains("first instruction must be FROM"));
-        assert!(e("FROM a\nFROM b\n").starts_with("line 2"));
+        assert!(e("FROM a AS x\nFROM b AS X\n").starts_with("line 2: duplicate stage name"));
+        assert!(e("FROM a AS 1x\n").contains("invalid stage name"));
+        assert!(e("FROM a\nADD --from=a x y\n").contains("--from"));
         assert!(e("FROM a\nEXPOSE http\n").starts_with("line 2"));
         assert!(e("FROM a\nADD http://x/y /y\n").contains("URL"));
         assert!(e("").contains("empty"));
         assert!(e("FROM a\nENV A=\"x\n").contains("unterminated quote"));
+    }
+
+    #[test]
+    fn stopsignal_and_volume() {
+        let lines = parse("FROM a\nSTOPSIGNAL SIGUSR1\nVOLUME /a /b\nVOLUME [\"/c\"]\n").unwrap();
+        assert_eq!(
+            lines[1].instruction,
+            Instruction::StopSignal("SIGUSR1".into())
+        );
+        assert_eq!(
+            lines[2].instruction,
+            Instruction::Volume(vec!["/a".into(), "/b".into()])
+        );
+        assert_eq!(lines[3].instruction, Instruction::Volume(vec!["/c".into()]));
+        let e = |text| parse(text).unwrap_err().to_string();
+        assert!(e("FROM a\nSTOPSIGNAL\n").starts_with("line 2"));
+        assert!(e("FROM a\nSTOPSIGNAL A B\n").starts_with("line 2"));
+        assert!(e("FROM a\nVOLUME [\"\"]\n").contains("empty string"));
+    }
+
+    #[test]
+    fn stages_and_copy_from() {
+        let lines =
+            parse("FROM a AS Build\nRUN x\nFROM b\nCOPY --from=build --chown=1 /o /p\n").unwrap();
+        assert!(
+            matches!(&lines[0].instruction, Instruction::From { name: Some(n), .. } if n == "build")
+        );
+        assert!(
+            matches!(&lines[3].instruction, Instruction::Copy { from: Some(f), chown: Some(_), .. } if f == "build")
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod context;
 pub mod copy;
 pub mod dockerfile;
+mod guard;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -16,7 +17,8 @@ use sha2::{Digest, Sha256};
 
 use super::error::{EngineError, Result};
 use super::record::{self, Record};
-use super::{bundle, overlay, Engine};
+use super::scratch::{self, Scratch};
+use super::{bundle, cmdline, overlay, Engine};
 use context::{Context, Node};
 use dockerfile::{Instruction, Line};
 use hull_image::ImageInfo;
@@ -27,6 +29,8 @@ pub struct BuildArgs {
     pub tag: Option<String>,
     pub build_args: Vec<(String, String)>,
     pub no_cache: bool,
+    /// `--target`: build up to the end of this stage, which becomes the image.
+    pub target: Option<String>,
 }
 
 fn fail(line: &Line, msg: impl std::fmt::Display) -> EngineError {
@@ -35,6 +39,65 @@ fn fail(line: &Line, msg: impl std::fmt::Display) -> EngineError {
         text: line.text.clone(),
         reason: msg.to_string(),
     }
+}
+
+/// A stage already built: its name and its image (None: FROM scratch with nothing added).
+struct Stage {
+    name: Option<String>,
+    image: Option<ImageInfo>,
+}
+
+/// Where a `COPY --from=` reads: an earlier stage (by name or index), or an image.
+fn from_source(
+    engine: &Engine,
+    stages: &[Stage],
+    from: &str,
+    line: &Line,
+) -> Result<Option<ImageInfo>> {
+    if let Ok(i) = from.parse::<usize>() {
+        // Docker's words for a stage that is not an earlier one.
+        return match stages.get(i) {
+            Some(s) => Ok(s.image.clone()),
+            None if i == stages.len() => Err(fail(
+                line,
+                format!("invalid from flag value {from}: refers to current build stage"),
+            )),
+            None => Err(fail(
+                line,
+                format!("invalid from flag value {from}: index out of bounds"),
+            )),
+        };
+    }
+    let lower = from.to_ascii_lowercase();
+    if let Some(s) = stages.iter().find(|s| s.name.as_deref() == Some(&lower)) {
+        return Ok(s.image.clone());
+    }
+    let image = engine
+        .store
+        .resolve(from)
+        .map_err(|e| fail(line, format!("invalid from flag value {from}: {e}")))?;
+    Ok(Some(image))
+}
+
+/// The lines to build: all of them, or those up to the end of the `target` stage (Docker's
+/// `--target`: an unknown one fails before any step).
+fn up_to_target<'l>(lines: &'l [Line], target: Option<&str>) -> Result<&'l [Line]> {
+    let Some(target) = target else {
+        return Ok(lines);
+    };
+    let target = target.to_ascii_lowercase();
+    let is_from = |l: &Line| matches!(l.instruction, Instruction::From { .. });
+    let start = lines
+        .iter()
+        .position(
+            |l| matches!(&l.instruction, Instruction::From { name: Some(n), .. } if *n == target),
+        )
+        .ok_or_else(|| EngineError::NoBuildTarget(target.clone()))?;
+    let end = lines[start + 1..]
+        .iter()
+        .position(is_from)
+        .map_or(lines.len(), |p| start + 1 + p);
+    Ok(&lines[..end])
 }
 
 /// Build and return the final image; progress goes to `out`.
@@ -52,10 +115,17 @@ pub fn build(engine: &Engine, a: &BuildArgs, out: &mut dyn Write) -> Result<Imag
         file: file.clone(),
         source,
     })?;
+    let lines = up_to_target(&lines, a.target.as_deref())?;
     let context = Context::open(&a.context)?;
     let given: HashMap<String, String> = a.build_args.iter().cloned().collect();
+    // ARGs before the first FROM (Docker's global scope: usable in FROM, and as defaults of an
+    // ARG of the same name redeclared in a stage).
+    let mut meta_args: HashMap<String, String> = HashMap::new();
     let mut args: HashMap<String, String> = HashMap::new();
     let mut used_args = std::collections::HashSet::new();
+    let mut stages: Vec<Stage> = Vec::new();
+    let mut stage_name: Option<String> = None;
+    let mut in_stage = false;
     let mut base: Option<ImageInfo> = None;
     let mut config = Config::default();
     let mut cache = Cache::load(&engine.root);
@@ -70,9 +140,27 @@ pub fn build(engine: &Engine, a: &BuildArgs, out: &mut dyn Write) -> Result<Imag
         }
         let sub = |s: &str| dockerfile::substitute(s, &vars);
         match &line.instruction {
-            Instruction::From { image } => {
-                let image = sub(image);
-                if image == "scratch" {
+            Instruction::From { image, name } => {
+                if in_stage {
+                    stages.push(Stage {
+                        name: stage_name.take(),
+                        image: base.take(),
+                    });
+                }
+                in_stage = true;
+                stage_name = name.clone();
+                args.clear();
+                let image = dockerfile::substitute(image, &meta_args);
+                let earlier = stages
+                    .iter()
+                    .find(|s| s.name.as_deref() == Some(image.to_ascii_lowercase().as_str()));
+                if let Some(stage) = earlier {
+                    base = stage.image.clone();
+                    config = base
+                        .as_ref()
+                        .and_then(|b| b.config.config().clone())
+                        .unwrap_or_default();
+                } else if image == "scratch" {
                     base = None;
                     config = Config::default();
                 } else {
@@ -89,16 +177,34 @@ pub fn build(engine: &Engine, a: &BuildArgs, out: &mut dyn Write) -> Result<Imag
                     .get(name)
                     .cloned()
                     .or_else(|| default.clone())
+                    .or_else(|| meta_args.get(name).cloned().filter(|_| in_stage))
                     .unwrap_or_default();
-                args.insert(name.clone(), v);
+                if in_stage {
+                    args.insert(name.clone(), v);
+                } else {
+                    meta_args.insert(name.clone(), v);
+                }
                 continue_step(out, base.as_ref());
                 continue;
             }
             _ => {}
         }
-        let extra = match &line.instruction {
-            Instruction::Copy { srcs, .. } => content_hash(&context, srcs, line)?,
-            Instruction::Run(_) => {
+        // COPY --from reads an earlier stage or an image: resolved before the cache key, which
+        // names that image (ids are content digests).
+        let copy_from = match &line.instruction {
+            Instruction::Copy {
+                from: Some(from), ..
+            } => Some(from_source(engine, &stages, &sub(from), line)?),
+            _ => None,
+        };
+        let extra = match (&line.instruction, &copy_from) {
+            (Instruction::Copy { srcs, .. }, Some(image)) => format!(
+                "from {}\n{}",
+                image.as_ref().map_or("scratch", |i| i.id.as_str()),
+                srcs.join("\n")
+            ),
+            (Instruction::Copy { srcs, .. }, None) => content_hash(&context, srcs, line)?,
+            (Instruction::Run(_), _) => {
                 let mut a: Vec<_> = args.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 a.sort();
                 a.join("\n")
@@ -140,27 +246,29 @@ pub fn build(engine: &Engine, a: &BuildArgs, out: &mut dyn Write) -> Result<Imag
                         env.push(format!("{k}={v}"));
                     }
                 }
-                let upper = run_step(engine, base.as_ref(), &config, env, form.argv(), line, out)?;
-                let img = engine.store.commit(
+                // `RUN []` runs what the image would run, as Docker's builder does.
+                let argv = match form.argv() {
+                    argv if argv.is_empty() => cmdline::resolve(
+                        &config.entrypoint().clone().unwrap_or_default(),
+                        &config.cmd().clone().unwrap_or_default(),
+                        None,
+                        &[],
+                    )
+                    .map_err(|e| fail(line, e))?,
+                    argv => argv,
+                };
+                let step = run_step(engine, base.as_ref(), &config, env, argv, line, out)?;
+                engine.store.commit(
                     base.as_ref(),
-                    Some(&upper.path().join("upper")),
+                    Some(&step.path().join("upper")),
                     config.clone(),
                     &created_by,
-                );
-                let _ = cleanup_step(upper.path());
-                img?
+                )?
             }
             Instruction::Copy {
                 srcs, dest, chown, ..
             } => {
-                let layer = tempfile::Builder::new()
-                    .prefix("copy-")
-                    .tempdir_in(&engine.root)
-                    .map_err(|e| EngineError::Io {
-                        action: "create temp dir in",
-                        path: engine.root.clone(),
-                        source: e,
-                    })?;
+                let layer = Scratch::create(&engine.root, "copy", &super::new_id()[..12])?;
                 let workdir = config.working_dir().clone().unwrap_or_else(|| "/".into());
                 let dest = sub(dest);
                 let args = copy::CopyArgs {
@@ -169,7 +277,13 @@ pub fn build(engine: &Engine, a: &BuildArgs, out: &mut dyn Write) -> Result<Imag
                     workdir: &workdir,
                     chown: chown.as_deref(),
                 };
-                copy::copy_into(&context, &args, layer.path()).map_err(|e| fail(line, e))?;
+                match &copy_from {
+                    None => copy::copy_into(&context, &args, layer.path()),
+                    Some(image) => {
+                        copy_from_image(engine, image.as_ref(), &args, layer.path(), line)?
+                    }
+                }
+                .map_err(|e| fail(line, e))?;
                 engine.store.commit(
                     base.as_ref(),
                     Some(layer.path()),
@@ -278,6 +392,28 @@ fn apply_metadata(
             // Docker: setting ENTRYPOINT resets a CMD inherited from the base image.
             config.set_cmd(None);
         }
+        Instruction::StopSignal(s) => {
+            let s = sub(s);
+            hull_oci::signal::parse(&s)
+                .map_err(|_| fail(line, EngineError::InvalidSignal(s.clone())))?;
+            config.set_stop_signal(Some(s));
+        }
+        Instruction::Volume(paths) => {
+            let mut all = config.volumes().clone().unwrap_or_default();
+            for p in paths {
+                let p = sub(p);
+                if !p.starts_with('/') {
+                    return Err(fail(
+                        line,
+                        format!("VOLUME {p:?}: the path must be absolute"),
+                    ));
+                }
+                if !all.contains(&p) {
+                    all.push(p);
+                }
+            }
+            config.set_volumes(Some(all));
+        }
         other => {
             return Err(fail(
                 line,
@@ -289,7 +425,8 @@ fn apply_metadata(
 }
 
 /// Run one RUN instruction in a throwaway container over the current image; returns its
-/// directory (holding `upper`, what the command changed).
+/// directory under `tmp/` (holding `upper`, what the command changed), removed when dropped.
+/// A guard process takes the container down should the build be killed meanwhile.
 fn run_step(
     engine: &Engine,
     base: Option<&ImageInfo>,
@@ -298,26 +435,17 @@ fn run_step(
     argv: Vec<String>,
     line: &Line,
     out: &mut dyn Write,
-) -> Result<tempfile::TempDir> {
-    let dir = tempfile::Builder::new()
-        .prefix("build-")
-        .tempdir_in(engine.root.join("containers"))
-        .map_err(|e| EngineError::Io {
-            action: "create temp dir in",
-            path: engine.root.join("containers"),
-            source: e,
-        })?;
-    let id = dir
-        .path()
-        .file_name()
-        .map(|n| n.to_string_lossy().replace(['-', '_'], ""))
-        .unwrap_or_default()
-        .to_lowercase();
-    let id = format!("{id:0<12}");
+) -> Result<Scratch> {
+    let Some((program, args)) = argv.split_first() else {
+        return Err(fail(line, cmdline::NoCommand));
+    };
+    let id = super::new_id();
+    let dir = Scratch::create(&engine.root, "build", &id)?;
+    let _guard = guard::StepGuard::spawn(&engine.root, &id, dir.path())?;
     let dirs = overlay::Dirs::of(dir.path());
     dirs.create()?;
     let mut layers = match base {
-        Some(b) => engine.store.layer_dirs(b)?,
+        Some(b) => engine.store.layer_links(b)?,
         None => Vec::new(),
     };
     // Mount points for /etc/hosts and friends live in this read-only layer, so they never
@@ -325,10 +453,10 @@ fn run_step(
     layers.push(overlay::init_layer(dir.path())?);
     let _ = out.flush();
     let result = (|| -> Result<i32> {
-        overlay::mount(&layers, &dirs)?;
+        overlay::mount(&engine.root, &layers, &dirs)?;
         let files = [
             ("hostname", "hull-build\n".to_string()),
-            ("hosts", "127.0.0.1\tlocalhost\n".to_string()),
+            ("hosts", super::network::hosts::LOCALHOST.to_string()),
             ("resolv.conf", super::network::resolv_conf()),
         ];
         for (f, text) in files {
@@ -338,10 +466,37 @@ fn run_step(
                 source: e,
             })?;
         }
+        // As Docker's classic builder: the image's VOLUMEs are fresh volumes (filled from the
+        // image) in a RUN step's container, so what the step writes there is not committed.
+        let mut mounts = Vec::new();
+        for (i, path) in config
+            .volumes()
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let source = dir.path().join("volumes").join(i.to_string());
+            std::fs::create_dir_all(&source).map_err(|e| EngineError::Io {
+                action: "create",
+                path: source.clone(),
+                source: e,
+            })?;
+            super::volume::fill_from_image(&dirs.merged, Path::new(path), &source)?;
+            mounts.push(record::MountPoint {
+                typ: "bind".into(),
+                source: source.display().to_string(),
+                destination: path.clone(),
+                rw: true,
+                ..Default::default()
+            });
+        }
+        mounts.sort_by_key(|m| Path::new(&m.destination).components().count());
         let r = Record {
             id: id.clone(),
-            path: argv[0].clone(),
-            args: argv[1..].to_vec(),
+            path: program.clone(),
+            args: args.to_vec(),
+            mounts,
             config: record::Config {
                 hostname: "hull-build".into(),
                 user: config.user().clone().unwrap_or_default(),
@@ -383,10 +538,11 @@ fn run_step(
     let _ = overlay::unmount(&dirs.merged);
     match result {
         Ok(0) => Ok(dir),
-        Ok(code) => Err(fail(
-            line,
-            format!("the command returned a non-zero code: {code}"),
-        )),
+        Ok(code) => Err(EngineError::RunStepFailed {
+            line: line.number,
+            text: line.text.clone(),
+            code,
+        }),
         Err(e) => {
             let _ = hull_oci::container::delete::delete(&engine.runtime_root(), &id, true);
             Err(fail(line, e))
@@ -394,8 +550,45 @@ fn run_step(
     }
 }
 
-fn cleanup_step(dir: &Path) -> std::io::Result<()> {
-    std::fs::remove_dir_all(dir)
+/// COPY --from: `image`'s filesystem, mounted (its layers, read through overlayfs so that
+/// whiteouts hide what later layers deleted) and read as a [`Context`] resolving inside it.
+/// The mount is made by a thread in a mount namespace of its own: no other process sees it,
+/// and it goes away with that thread — also when hull is killed in the middle of the copy.
+/// The outer error is the build's own (mount, temp dir), the inner one the copy's.
+fn copy_from_image(
+    engine: &Engine,
+    image: Option<&ImageInfo>,
+    args: &copy::CopyArgs,
+    layer: &Path,
+    line: &Line,
+) -> Result<std::result::Result<(), copy::CopyError>> {
+    // Only the (empty) upper and work dirs of the mount are ever on disk, in the engine's
+    // work in flight (which the next command removes if this one is killed).
+    let dir = Scratch::create(&engine.root, "from", &super::new_id()[..12])?;
+    let dirs = overlay::Dirs::of(dir.path());
+    dirs.create()?;
+    let layers = match image {
+        Some(i) => engine.store.layer_links(i)?,
+        None => Vec::new(),
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            hull_oci::host::private_mount_namespace().map_err(|e| fail(line, e))?;
+            overlay::mount(&engine.root, &layers, &dirs).map_err(|e| fail(line, e))?;
+            let copied = Context::open_stage(&dirs.merged)
+                .map_err(copy::CopyError::from)
+                .and_then(|ctx| copy::copy_into(&ctx, args, layer));
+            hull_oci::host::unmount(&dirs.merged).map_err(|e| fail(line, e))?;
+            Ok(copied)
+        })
+        .join()
+        .unwrap_or_else(|_| {
+            Err(fail(
+                line,
+                "the thread reading the stage's filesystem panicked",
+            ))
+        })
+    })
 }
 
 /// A digest of what COPY would read from the sources: each entry's path, mode and content
@@ -460,7 +653,7 @@ impl Cache {
 
     fn save(&self, root: &Path) {
         if let Ok(json) = serde_json::to_vec_pretty(&self.0) {
-            let _ = hull_oci::state::write_atomic(&root.join("build-cache.json"), &json);
+            let _ = scratch::write_atomic(root, &root.join("build-cache.json"), &json);
         }
     }
 }

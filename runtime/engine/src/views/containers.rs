@@ -4,9 +4,88 @@ use std::time::SystemTime;
 
 use serde_json::json;
 
-use super::{bytes, format, Listing};
+use super::{bytes, format, Listing, ListingKind};
 use crate::ops::Stats;
 use crate::record::Record;
+
+/// `ps --format`: the fields of Docker's `ContainerContext` that hull has (and `ExitCode`).
+pub const PS: ListingKind = ListingKind {
+    context: "*formatter.ContainerContext",
+    fields: &[
+        ("ID", "CONTAINER ID"),
+        ("Names", "NAMES"),
+        ("Image", "IMAGE"),
+        ("Command", "COMMAND"),
+        ("CreatedAt", "CREATED AT"),
+        ("RunningFor", "CREATED"),
+        ("Ports", "PORTS"),
+        ("State", "STATE"),
+        ("Status", "STATUS"),
+        ("Labels", "LABELS"),
+        ("Mounts", "MOUNTS"),
+        ("LocalVolumes", "LOCAL VOLUMES"),
+        ("Networks", "NETWORKS"),
+        ("ExitCode", "EXIT CODE"),
+    ],
+    checked_first: true,
+};
+
+/// `stats --format`.
+pub const STATS: ListingKind = ListingKind {
+    context: "*formatter.statsContext",
+    fields: &[
+        ("ID", "CONTAINER ID"),
+        ("Name", "NAME"),
+        ("MemUsage", "MEM USAGE / LIMIT"),
+        ("MemLimit", "MEM LIMIT"),
+        ("MemPerc", "MEM %"),
+        ("PIDs", "PIDS"),
+        ("CPUUsageNs", "CPU NS"),
+    ],
+    checked_first: false,
+};
+
+/// `top` (no `--format`).
+pub const TOP: ListingKind = ListingKind {
+    context: "*container.topContext",
+    fields: &[("UID", "UID"), ("PID", "PID"), ("CMD", "CMD")],
+    checked_first: false,
+};
+
+/// `inspect` of a container: the record in Docker's shape, with its name as Docker shows it
+/// there, `/` first.
+pub fn inspect(r: &Record) -> serde_json::Value {
+    let mut v = serde_json::to_value(r).expect("a record serializes");
+    v["Name"] = format!("/{}", r.name).into();
+    v
+}
+
+/// The LABELS column: `k=v` pairs, comma-separated.
+fn labels(r: &Record) -> String {
+    let pairs: Vec<String> = r
+        .config
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    pairs.join(",")
+}
+
+/// The MOUNTS column: each mount's source, cut to 15 characters as `docker ps` does.
+fn mounts(r: &Record) -> String {
+    let names: Vec<String> = r
+        .mounts
+        .iter()
+        .map(|m| {
+            if m.source.chars().count() > 15 {
+                format!("{}…", m.source.chars().take(14).collect::<String>())
+            } else {
+                m.source.clone()
+            }
+        })
+        .collect();
+    names.join(",")
+}
 
 /// `hull ps`: Docker's columns, and for `--format` the fields `docker ps --format json` has.
 pub fn ps(list: &[Record], now: SystemTime) -> Listing {
@@ -41,17 +120,22 @@ pub fn ps(list: &[Record], now: SystemTime) -> Listing {
                     "ID": r.short_id(),
                     "Image": r.config.image,
                     "Command": format::command(r),
-                    "CreatedAt": r.created,
+                    "CreatedAt": format::docker_time(&r.created),
+                    "RunningFor": super::ago(Some(&r.created), now),
                     "Status": format::status(r, now),
                     "State": r.state.status,
                     "ExitCode": r.state.exit_code,
                     "Names": r.name,
                     "Ports": format::ports(r),
+                    "Labels": labels(r),
+                    "Mounts": mounts(r),
+                    "LocalVolumes": "0",
                     "Networks": r.host_config.network_mode,
                 })
             })
             .collect(),
         ids: list.iter().map(|r| r.short_id().to_string()).collect(),
+        kind: &PS,
     }
 }
 
@@ -89,6 +173,7 @@ pub fn stats(list: &[(Record, Stats)]) -> Listing {
             })
             .collect(),
         ids: list.iter().map(|(r, _)| r.short_id().to_string()).collect(),
+        kind: &STATS,
     }
 }
 
@@ -108,6 +193,7 @@ pub fn top(processes: &[(i32, u32, String)]) -> Listing {
             .iter()
             .map(|(pid, _, _)| pid.to_string())
             .collect(),
+        kind: &TOP,
     }
 }
 
@@ -182,6 +268,19 @@ mod tests {
         assert_eq!(v["Command"], "\"sleep 100\"");
         assert_eq!(l.ids, ["0123456789ab"]);
         assert_eq!(l.rows[0][3], "About a minute ago");
+        assert_eq!(v["RunningFor"], "About a minute ago");
+        assert_eq!(v["CreatedAt"], "2026-01-01 00:00:00 +0000 UTC");
+        assert_eq!(
+            l.render(Some("table {{.Names}}\\t{{.Command}}")).unwrap(),
+            "NAMES     COMMAND\nweb       \"sleep 100\"\n"
+        );
+    }
+
+    #[test]
+    fn inspect_names_the_container_with_a_slash() {
+        let v = inspect(&record());
+        assert_eq!(v["Name"], "/web");
+        assert_eq!(v["Id"], "0123456789abcdef0123");
     }
 
     #[test]

@@ -1,37 +1,84 @@
-//! How `hull` shows things to people: aligned tables, relative times, Docker's status strings,
-//! and a small subset of Go templates for `--format '{{.State.ExitCode}}'`.
+//! How `hull` shows things to people: aligned tables, relative and absolute times, Docker's
+//! status strings, and Docker's quoting.
 
 use std::time::{Duration, SystemTime};
 
-use serde_json::Value;
-
 use crate::record::Record;
 
-/// Columns aligned to the widest cell, three spaces apart, as Docker prints them.
+/// Columns as Docker prints its tables: each as wide as its widest cell plus three spaces,
+/// and at least ten (Go's `tabwriter` with Docker's settings); the last column is not padded.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut all: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
-    all.extend(rows.iter().cloned());
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| {
-            all.iter()
-                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for r in &all {
+    let mut text = header.join("\t");
+    text.push('\n');
+    for r in rows {
+        text.push_str(&r.join("\t"));
+        text.push('\n');
+    }
+    tabwrite(&text)
+}
+
+/// Go's `text/tabwriter` as Docker sets it up (minimum width 10, padding 3, spaces): in each
+/// block of consecutive lines that have a tab-terminated cell in a column, that column is as
+/// wide as its widest cell plus the padding, and at least the minimum.
+pub fn tabwrite(text: &str) -> String {
+    const MIN_WIDTH: usize = 10;
+    const PADDING: usize = 3;
+    let lines: Vec<Vec<&str>> = text.split('\n').map(|l| l.split('\t').collect()).collect();
+    let mut widths: Vec<Vec<usize>> = lines.iter().map(|l| vec![0; l.len()]).collect();
+    // The columns of lines[from..to], from column `col` on.
+    fn blocks(lines: &[Vec<&str>], widths: &mut [Vec<usize>], from: usize, to: usize, col: usize) {
+        let has = |l: &Vec<&str>| l.len() > col + 1;
+        let mut i = from;
+        while i < to {
+            if !has(&lines[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let mut width = MIN_WIDTH;
+            while i < to && has(&lines[i]) {
+                width = width.max(lines[i][col].chars().count() + PADDING);
+                i += 1;
+            }
+            for w in &mut widths[start..i] {
+                w[col] = width;
+            }
+            blocks(lines, widths, start, i, col + 1);
+        }
+    }
+    blocks(&lines, &mut widths, 0, lines.len(), 0);
+    let mut out = Vec::with_capacity(lines.len());
+    for (cells, w) in lines.iter().zip(&widths) {
         let mut line = String::new();
-        for (i, cell) in r.iter().enumerate() {
-            if i + 1 == r.len() {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<w$}   ", w = widths[i]));
+        for (i, cell) in cells.iter().enumerate() {
+            line.push_str(cell);
+            if i + 1 < cells.len() {
+                let pad = w[i].saturating_sub(cell.chars().count());
+                line.push_str(&" ".repeat(pad));
             }
         }
-        out.push_str(line.trim_end());
-        out.push('\n');
+        out.push(line);
     }
+    out.join("\n")
+}
+
+/// A string quoted as Go's `strconv.Quote` does: `"`, `\\` and control characters escaped.
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
     out
 }
 
@@ -55,6 +102,18 @@ pub fn since(rfc3339: &str, now: SystemTime) -> Duration {
         .ok()
         .and_then(|t| now.duration_since(t).ok())
         .unwrap_or_default()
+}
+
+/// An RFC 3339 time as Docker's listings print one (Go's `time.Time`): `2024-01-01 00:00:00
+/// +0000 UTC`; the text as it is when it is not a time.
+pub fn docker_time(rfc3339: &str) -> String {
+    match humantime::parse_rfc3339(rfc3339) {
+        Ok(t) => humantime::format_rfc3339_seconds(t)
+            .to_string()
+            .replace('T', " ")
+            .replace('Z', " +0000 UTC"),
+        Err(_) => rfc3339.to_string(),
+    }
 }
 
 /// `Up 5 seconds`, `Exited (137) 2 minutes ago`, `Created`.
@@ -82,87 +141,24 @@ pub fn ports(r: &Record) -> String {
     out.join(", ")
 }
 
-/// The command column: quoted and cut to 20 characters as `docker ps` does.
+/// The COMMAND column, as `docker ps` shows it: the path and the arguments (those with a
+/// space in single quotes), cut to 20 characters (the last one `…`), quoted as Go quotes.
 pub fn command(r: &Record) -> String {
     let mut full = r.path.clone();
     for a in &r.args {
         full.push(' ');
-        full.push_str(a);
+        if a.contains(' ') {
+            full.push_str(&format!("'{a}'"));
+        } else {
+            full.push_str(a);
+        }
     }
-    let cut: String = if full.chars().count() > 19 {
+    let cut: String = if full.chars().count() > 20 {
         format!("{}…", full.chars().take(19).collect::<String>())
     } else {
         full
     };
-    format!("\"{cut}\"")
-}
-
-/// Why a `--format` template cannot be applied; the message quotes the template.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TemplateError {
-    #[error("template {template:?}: unclosed {{{{")]
-    Unclosed { template: String },
-    #[error("template {template:?}: {expr:?} is not a field like .State.Status")]
-    NotAField { template: String, expr: String },
-    #[error("template {template:?}: no field {field:?} in {path}")]
-    NoField {
-        template: String,
-        field: String,
-        path: String,
-    },
-}
-
-/// A Go-template subset: `{{.A.B}}` fields, `{{json .A}}`, and the literal text around them.
-pub fn template(tpl: &str, value: &Value) -> Result<String, TemplateError> {
-    let mut out = String::new();
-    let mut rest = tpl;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let end = rest[start..]
-            .find("}}")
-            .ok_or_else(|| TemplateError::Unclosed {
-                template: tpl.into(),
-            })?
-            + start;
-        let expr = rest[start + 2..end].trim();
-        let (json, path) = match expr.strip_prefix("json ") {
-            Some(p) => (true, p.trim()),
-            None => (false, expr),
-        };
-        if !path.starts_with('.') {
-            return Err(TemplateError::NotAField {
-                template: tpl.into(),
-                expr: expr.into(),
-            });
-        }
-        let mut v = value;
-        for part in path.split('.').filter(|p| !p.is_empty()) {
-            v = v.get(part).ok_or_else(|| TemplateError::NoField {
-                template: tpl.into(),
-                field: part.into(),
-                path: path.into(),
-            })?;
-        }
-        out.push_str(&match (json, v) {
-            (true, v) => v.to_string(),
-            (false, Value::String(s)) => s.clone(),
-            (false, Value::Null) => "<no value>".into(),
-            (false, Value::Array(a)) => format!(
-                "[{}]",
-                a.iter()
-                    .map(|x| x
-                        .as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| x.to_string()))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
-            (false, v) => v.to_string(),
-        });
-        rest = &rest[end + 2..];
-    }
-    out.push_str(rest);
-    Ok(out)
+    go_quote(&cut)
 }
 
 #[cfg(test)]
@@ -170,20 +166,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn templates() {
-        let v = serde_json::json!({"State": {"ExitCode": 137, "OOMKilled": true, "Status": "exited"}, "Args": ["a", "b"]});
-        assert_eq!(template("{{.State.ExitCode}}", &v).unwrap(), "137");
+    fn commands_are_cut_and_quoted_as_docker_does() {
+        let r = |path: &str, args: &[&str]| Record {
+            path: path.into(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            ..Record::default()
+        };
+        assert_eq!(command(&r("sh", &["-c", "exit 3"])), "\"sh -c 'exit 3'\"");
+        assert_eq!(command(&r("true", &[])), "\"true\"");
         assert_eq!(
-            template("oom={{.State.OOMKilled}} {{.State.Status}}", &v).unwrap(),
-            "oom=true exited"
+            command(&r("echo", &["12345678901234567890"])),
+            "\"echo 12345678901234…\""
         );
-        assert_eq!(template("{{json .Args}}", &v).unwrap(), "[\"a\",\"b\"]");
-        assert_eq!(template("{{.Args}}", &v).unwrap(), "[a b]");
-        assert!(template("{{.Nope}}", &v)
-            .unwrap_err()
-            .to_string()
-            .contains("Nope"));
-        assert!(template("{{.State", &v).is_err());
+        assert_eq!(
+            command(&r("echo", &["123456789012345"])),
+            "\"echo 123456789012345\""
+        );
+        assert_eq!(go_quote("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
     }
 
     #[test]
@@ -192,6 +191,13 @@ mod tests {
         assert_eq!(human_duration(Duration::from_secs(90)), "About a minute");
         assert_eq!(human_duration(Duration::from_secs(7300)), "2 hours");
         let t = table(&["A", "BB"], &[vec!["xxx".into(), "y".into()]]);
-        assert_eq!(t, "A     BB\nxxx   y\n");
+        assert_eq!(t, "A         BB\nxxx       y\n");
+        let t = table(&["NAME", "X"], &[vec!["a-long-name".into(), "".into()]]);
+        assert_eq!(t, "NAME          X\na-long-name   \n");
+        // A block ends with the lines that have the column.
+        assert_eq!(
+            tabwrite("a\tb\tc\nd\n\te\tf"),
+            "a         b         c\nd\n          e         f"
+        );
     }
 }

@@ -5,15 +5,40 @@ use std::time::SystemTime;
 use hull_image::{HistoryEntry, ImageSummary};
 use serde_json::json;
 
-use super::{ago, bytes, short_id, Listing};
+use super::{ago, bytes, short_id, Listing, ListingKind};
 
-/// `hull images`: Docker hides the untagged images a build leaves behind unless asked with
-/// `-a`; `all` shows them.
+/// `images --format`: the fields of Docker's `imageContext` that hull has.
+pub const IMAGES: ListingKind = ListingKind {
+    context: "*formatter.imageContext",
+    fields: &[
+        ("ID", "IMAGE ID"),
+        ("Repository", "REPOSITORY"),
+        ("Tag", "TAG"),
+        ("Digest", "DIGEST"),
+        ("CreatedSince", "CREATED"),
+        ("CreatedAt", "CREATED AT"),
+        ("Size", "SIZE"),
+    ],
+    checked_first: false,
+};
+
+/// `history` (Docker's `historyContext`).
+pub const HISTORY: ListingKind = ListingKind {
+    context: "*image.historyContext",
+    fields: &[
+        ("CreatedSince", "CREATED"),
+        ("CreatedAt", "CREATED AT"),
+        ("CreatedBy", "CREATED BY"),
+        ("Size", "SIZE"),
+        ("Comment", "COMMENT"),
+    ],
+    checked_first: false,
+};
+
+/// `hull images`: Docker hides the intermediate images a build leaves behind (untagged, with
+/// children) unless asked with `-a`; a dangling one (untagged, no children) is shown.
 pub fn images(list: &[ImageSummary], all: bool, now: SystemTime) -> Listing {
-    let shown: Vec<&ImageSummary> = list
-        .iter()
-        .filter(|i| all || i.repository != "<none>")
-        .collect();
+    let shown: Vec<&ImageSummary> = list.iter().filter(|i| all || !i.intermediate).collect();
     Listing {
         headers: &["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
         rows: shown
@@ -32,10 +57,12 @@ pub fn images(list: &[ImageSummary], all: bool, now: SystemTime) -> Listing {
             .iter()
             .map(|i| {
                 json!({"Repository": i.repository, "Tag": i.tag, "ID": short_id(&i.id),
+                       "Digest": "<none>", "CreatedSince": ago(i.created.as_deref(), now),
                        "CreatedAt": i.created, "Size": i.size})
             })
             .collect(),
         ids: shown.iter().map(|i| short_id(&i.id).to_string()).collect(),
+        kind: &IMAGES,
     }
 }
 
@@ -65,11 +92,13 @@ pub fn history(steps: &[HistoryEntry], no_trunc: bool, now: SystemTime) -> Listi
         values: steps
             .iter()
             .map(|h| {
-                json!({"CreatedAt": h.created, "CreatedBy": h.created_by, "Size": h.size,
+                json!({"CreatedSince": ago(h.created.as_deref(), now),
+                       "CreatedAt": h.created, "CreatedBy": h.created_by, "Size": h.size,
                        "Comment": h.comment})
             })
             .collect(),
         ids: Vec::new(),
+        kind: &HISTORY,
     }
 }
 
@@ -89,19 +118,25 @@ mod tests {
             id: id.into(),
             created: None,
             size: 2048,
+            intermediate: repository == "<none>" && id.contains('b'),
         }
     }
 
     #[test]
-    fn untagged_images_only_with_all() {
+    fn intermediate_images_only_with_all() {
         let list = [
             summary("busybox", "sha256:aaaaaaaaaaaaaaaa"),
             summary("<none>", "sha256:bbbbbbbbbbbbbbbb"),
+            summary("<none>", "sha256:cccccccccccccccc"),
         ];
         let now = SystemTime::now();
-        assert_eq!(images(&list, false, now).ids, ["aaaaaaaaaaaa"]);
+        // A dangling image (untagged, no children) is listed; an intermediate one is not.
+        assert_eq!(
+            images(&list, false, now).ids,
+            ["aaaaaaaaaaaa", "cccccccccccc"]
+        );
         let l = images(&list, true, now);
-        assert_eq!(l.ids, ["aaaaaaaaaaaa", "bbbbbbbbbbbb"]);
+        assert_eq!(l.ids, ["aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc"]);
         assert_eq!(l.rows[0][3], "N/A");
         assert_eq!(l.rows[0][4], "2.0KiB");
         assert_eq!(l.values[1]["Repository"], "<none>");

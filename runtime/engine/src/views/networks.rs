@@ -2,7 +2,20 @@
 
 use serde_json::json;
 
-use super::Listing;
+use super::{Listing, ListingKind};
+
+/// `network ls --format`: the fields of Docker's `networkContext` that hull has, and `Subnet`.
+pub const NETWORKS: ListingKind = ListingKind {
+    context: "*network.networkContext",
+    fields: &[
+        ("ID", "NETWORK ID"),
+        ("Name", "NAME"),
+        ("Driver", "DRIVER"),
+        ("Scope", "SCOPE"),
+        ("Subnet", "SUBNET"),
+    ],
+    checked_first: false,
+};
 use crate::network::NetworkInfo;
 
 fn short(id: &str) -> String {
@@ -32,5 +45,6 @@ pub fn networks(list: &[NetworkInfo]) -> Listing {
             })
             .collect(),
         ids: list.iter().map(|n| short(&n.id)).collect(),
+        kind: &NETWORKS,
     }
 }

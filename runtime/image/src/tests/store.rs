@@ -323,3 +323,32 @@ fn concurrent_users_share_one_busybox_and_one_unpack() {
         "temporary unpack dirs left behind: {layers:?}"
     );
 }
+
+#[test]
+fn opening_the_store_removes_temporaries_of_ended_processes_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let store = Store::open(root).unwrap();
+    let me = std::process::id();
+    let start = crate::owner::start_time(me as i32).unwrap();
+    let dead = format!("{me}.{}", start + 1);
+    let live = crate::owner::tag();
+    let paths = [
+        (format!("images/tmp/load-{dead}-0-1"), false),
+        (format!("images/tmp/load-{live}-0-1"), true),
+        (format!("layers/.tmp-0123456789ab-{dead}-0-1"), false),
+        (format!("layers/.trash-{live}-0-1"), true),
+        // Not a temporary: a layer directory is never judged by its name.
+        (format!("layers/{}", "a".repeat(64)), true),
+    ];
+    for (p, _) in &paths {
+        fs::create_dir_all(root.join(p).join("inside")).unwrap();
+    }
+    fs::write(root.join(format!("images/tmp/blob-{dead}-3-4")), b"x").unwrap();
+    drop(store);
+    Store::open(root).unwrap();
+    for (p, kept) in &paths {
+        assert_eq!(root.join(p).exists(), *kept, "{p}");
+    }
+    assert!(!root.join(format!("images/tmp/blob-{dead}-3-4")).exists());
+}

@@ -268,8 +268,7 @@ fn exec_process(
     // With our own terminal to relay: until the process (and whatever it left holding the
     // terminal) is gone. A process that failed before sending it reports why on the channel.
     if let Some(console) = &console_ours {
-        if let Ok(master) = pty::receive_master(console) {
-            pty::size_like_ours(&master);
+        if let Ok(master) = crate::host::receive_terminal(console) {
             super::run::relay_to_our_terminal(&master);
         }
     }

@@ -47,7 +47,7 @@ pub fn run(opts: RunOptions) -> Result<i32> {
         console,
         stdio: None,
     })?;
-    let master = match ours.as_ref().map(receive_master).transpose() {
+    let master = match ours.as_ref().map(crate::host::receive_terminal).transpose() {
         Ok(m) => m,
         Err(e) => {
             let _ = super::delete::delete(&opts.root, &opts.id, true);
@@ -72,12 +72,6 @@ pub fn run(opts: RunOptions) -> Result<i32> {
         super::delete::delete(&opts.root, &opts.id, true)?;
     }
     Ok(code)
-}
-
-fn receive_master(ours: &std::os::fd::OwnedFd) -> Result<std::os::fd::OwnedFd> {
-    let master = pty::receive_master(ours)?;
-    pty::size_like_ours(&master);
-    Ok(master)
 }
 
 fn wait_relaying(init: Pid, master: &std::os::fd::OwnedFd) -> i32 {

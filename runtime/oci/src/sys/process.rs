@@ -92,6 +92,33 @@ pub fn cloexec_from_3() {
     }
 }
 
+/// The working directory moved to a directory until dropped, then moved back (through a
+/// descriptor of the old one). The working directory belongs to the whole process: for
+/// single-threaded callers, like everything here.
+pub struct Cwd {
+    old: std::os::fd::OwnedFd,
+}
+
+impl Cwd {
+    pub fn enter(dir: &Path) -> Result<Cwd> {
+        use nix::fcntl::OFlag;
+        let old = nix::fcntl::open(
+            ".",
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .ctx(|| "open the working directory".to_string())?;
+        nix::unistd::chdir(dir).ctx(|| format!("chdir {}", dir.display()))?;
+        Ok(Cwd { old })
+    }
+}
+
+impl Drop for Cwd {
+    fn drop(&mut self) {
+        let _ = nix::unistd::fchdir(&self.old);
+    }
+}
+
 /// Ask the kernel to hand orphaned descendants to us, so `run` can wait for a container init
 /// whose direct parent (the namespace-setup stage) has already exited.
 pub fn become_subreaper() -> Result<()> {
