@@ -146,6 +146,22 @@ pub fn pids_in_cgroups_with(token: &str) -> Vec<i32> {
     v
 }
 
+/// The cgroup hull counts as the caller's own, from this process's cgroup `path`: on cgroup v2
+/// a process that hullrt moved into its leaf (`<own>/hull-leaf`, the no-internal-processes
+/// rule) counts as being in the leaf's parent.
+pub fn hull_own_path(v2: bool, path: &str) -> &str {
+    match path.strip_suffix("/hull-leaf") {
+        Some(parent) if v2 => {
+            if parent.is_empty() {
+                "/"
+            } else {
+                parent
+            }
+        }
+        _ => path,
+    }
+}
+
 /// The cgroup paths of this process (e.g. `/` or `/user.slice/session-1.scope`).
 pub fn own_cgroup_paths() -> Vec<String> {
     Process::myself()
@@ -190,10 +206,10 @@ pub fn own_cgroup_dirs() -> Vec<PathBuf> {
             _ => continue,
         };
         let Some(line) = line else { continue };
-        let rel = line
-            .pathname
+        let pathname = hull_own_path(line.hierarchy == 0, &line.pathname);
+        let rel = pathname
             .strip_prefix(m.root.as_str())
-            .unwrap_or(&line.pathname)
+            .unwrap_or(pathname)
             .trim_start_matches('/');
         let dir = if rel.is_empty() {
             m.mount_point.clone()

@@ -27,6 +27,21 @@ pub enum CgroupError {
     },
     #[error("cgroup: {0}")]
     Invalid(String),
+    /// cgroup v2's no-internal-processes rule: `dir` has processes, so it cannot hand
+    /// controllers to its children.
+    #[error(
+        "cgroup: cannot enable {request:?} in {file}: {dir} has processes in it, and cgroup v2 \
+         lets a cgroup with processes hand no controllers to its children (the \
+         no-internal-processes rule); hullrt moves only its caller's own cgroup's processes \
+         into a leaf, so run it from the cgroup that should hold the containers ({source})"
+    )]
+    Busy {
+        request: String,
+        file: PathBuf,
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// The kernel refused the v2 device program; `detail` holds the verifier's verdict or a
     /// hint.
     #[error("cgroup: the kernel refused the device program for {path} (BPF_PROG_LOAD): {source}{detail}")]

@@ -265,7 +265,15 @@ fn v2_own_dir(proc_cgroup: &str, mounts: &[Mount]) -> Result<PathBuf> {
                 "no cgroup2 file system is mounted at {CGROUP_ROOT} (see {PROC_SELF_MOUNTINFO})"
             ))
         })?;
-    own_dir(root, &mount.root, &line.path)
+    let own = own_dir(root, &mount.root, &line.path)?;
+    // A caller that hullrt moved into the leaf (cgroup v2's no-internal-processes rule) counts
+    // as being where it was.
+    Ok(match own.file_name() {
+        Some(name) if name == super::v2::PROCESS_LEAF && own != root => {
+            own.parent().unwrap_or(root).to_path_buf()
+        }
+        _ => own,
+    })
 }
 
 #[cfg(test)]
@@ -548,6 +556,18 @@ mod tests {
         );
         let own_root = v2_own_dir("0::/\n", &mountinfo::parse(V2_MOUNTINFO)).unwrap();
         assert_eq!(own_root, Path::new("/sys/fs/cgroup"));
+    }
+
+    #[test]
+    fn a_caller_in_the_process_leaf_counts_as_in_its_parent() {
+        let mounts = mountinfo::parse(V2_MOUNTINFO);
+        let own = v2_own_dir("0::/user.slice/session-3.scope/hull-leaf\n", &mounts).unwrap();
+        assert_eq!(own, Path::new("/sys/fs/cgroup/user.slice/session-3.scope"));
+        let top = v2_own_dir("0::/hull-leaf\n", &mounts).unwrap();
+        assert_eq!(top, Path::new("/sys/fs/cgroup"));
+        // Only the last component is the leaf.
+        let deeper = v2_own_dir("0::/hull-leaf/x\n", &mounts).unwrap();
+        assert_eq!(deeper, Path::new("/sys/fs/cgroup/hull-leaf/x"));
     }
 
     #[test]

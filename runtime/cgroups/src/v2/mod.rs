@@ -28,6 +28,15 @@ const SWAP_MAX: &str = "memory.swap.max";
 const WANTED_CONTROLLERS: [&str; 4] = ["cpu", "cpuset", "memory", "pids"];
 /// The period the kernel uses when `cpu.max` is given none (cgroup-v2.rst).
 const DEFAULT_CPU_PERIOD: u64 = 100_000;
+/// Where the caller's processes go when its own cgroup must hand controllers to the
+/// containers' cgroups below it. cgroup v2 lets only a cgroup without processes do that (the
+/// no-internal-processes rule; the root cgroup is exempt), so the processes move one level
+/// down into this leaf, as Docker-in-Docker's entrypoint moves its own into `/init`. A caller
+/// found in this leaf counts as being in its parent: later containers go beside the leaf, not
+/// below it.
+pub const PROCESS_LEAF: &str = "hull-leaf";
+/// How often [`evacuate`] sweeps a cgroup that new processes keep entering.
+const EVACUATION_ROUNDS: usize = 50;
 
 /// The cgroup v2 manager: one directory in the unified hierarchy.
 pub struct V2Manager {
@@ -97,7 +106,14 @@ impl CgroupManager for V2Manager {
             .collect();
         if !leaf.exists() {
             for dir in existing.iter().rev() {
-                enable_controllers(dir)?;
+                match enable_controllers(dir) {
+                    // Only the caller's own cgroup is emptied: processes elsewhere are not ours.
+                    Err(e) if is_busy(&e) && is_callers_own(dir) => {
+                        evacuate(dir)?;
+                        enable_controllers(dir)?;
+                    }
+                    other => other?,
+                }
             }
         }
         create_or_roll_back(&mut self.location, |made| {
@@ -170,6 +186,61 @@ impl CgroupManager for V2Manager {
     }
 }
 
+/// Whether `dir` is the caller's own cgroup (as [`own_dir`] names it).
+fn is_callers_own(dir: &Path) -> bool {
+    own_dir().is_ok_and(|own| own == dir)
+}
+
+fn is_busy(e: &CgroupError) -> bool {
+    matches!(e, CgroupError::Busy { .. })
+}
+
+/// The caller's own cgroup v2 directory; a caller in [`PROCESS_LEAF`] counts as being in the
+/// leaf's parent.
+pub fn own_dir() -> Result<std::path::PathBuf> {
+    path::own_v2_dir()
+}
+
+/// Move every process of `dir` into `dir/`[`PROCESS_LEAF`], so that `dir` may enable
+/// controllers for its children. Processes forked meanwhile land in `dir` again, so it is swept
+/// until it is empty (a bounded number of times).
+pub fn evacuate(dir: &Path) -> Result<()> {
+    let leaf = dir.join(PROCESS_LEAF);
+    match std::fs::create_dir(&leaf) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(source) => {
+            return Err(CgroupError::Io {
+                action: "create",
+                path: leaf,
+                source,
+            })
+        }
+    }
+    let procs = dir.join(PROCS);
+    let into = leaf.join(PROCS);
+    for _ in 0..EVACUATION_ROUNDS {
+        let pids = parse_procs(&read_file(&procs)?, &procs)?;
+        if pids.is_empty() {
+            return Ok(());
+        }
+        for pid in pids {
+            match write_file(&into, &pid.to_string()) {
+                Ok(()) => {}
+                // Gone meanwhile.
+                Err(CgroupError::Io { source, .. })
+                    if source.raw_os_error() == Some(libc::ESRCH) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Err(CgroupError::Invalid(format!(
+        "{} still has processes after {EVACUATION_ROUNDS} rounds of moving them into {}",
+        dir.display(),
+        leaf.display()
+    )))
+}
+
 /// Enable in `dir`'s children those of the wanted controllers that `dir` itself has.
 fn enable_controllers(dir: &Path) -> Result<()> {
     let available = read_file(&dir.join(CONTROLLERS))?;
@@ -181,14 +252,12 @@ fn enable_controllers(dir: &Path) -> Result<()> {
     let file = dir.join(SUBTREE_CONTROL);
     write_file(&file, &request).map_err(|e| match e {
         CgroupError::Io { source, .. } if source.raw_os_error() == Some(libc::EBUSY) => {
-            CgroupError::Invalid(format!(
-                "cannot enable {request:?} in {}: {} has processes in it, and cgroup v2 lets \
-                 a cgroup with processes hand no controllers to its children (the \
-                 no-internal-processes rule); run hullrt from a cgroup whose processes sit in \
-                 a leaf below it ({source})",
-                file.display(),
-                dir.display()
-            ))
+            CgroupError::Busy {
+                request,
+                file,
+                dir: dir.to_path_buf(),
+                source,
+            }
         }
         other => other,
     })
