@@ -17,10 +17,11 @@ cd "$HULL_REPO"
 # golang-github-containers-common: the seccomp profile hull's default is compared with.
 # chromium: tests/book.rs opens the built book in it (headless) to see a chapter render.
 # qemu-system-x86 and kmod (depmod, modprobe): the lab VMs (labs/tests/vm*.rs); vagrant and
-# vagrant-libvirt: `vagrant validate` of vagrant/Vagrantfile.
+# vagrant-libvirt: `vagrant validate` of vagrant/Vagrantfile; crun: the lab VM carries it, and
+# labs/tests/vm_oci.rs compares hullrt with it on cgroup v2.
 ensure_apt_packages busybox-static iproute2 nftables iptables util-linux libseccomp-dev \
     podman conmon runc bsdutils golang-github-containers-common chromium \
-    qemu-system-x86 kmod vagrant vagrant-libvirt
+    qemu-system-x86 kmod vagrant vagrant-libvirt crun
 ensure_docker
 ensure_rust rustfmt clippy
 

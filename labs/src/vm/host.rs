@@ -23,6 +23,8 @@ pub struct Options {
     /// Boot to result, at most.
     pub timeout: Duration,
     pub memory_mib: u32,
+    /// Virtual CPUs per VM; `None`: 2 with KVM, 1 with TCG (where each one costs a host core).
+    pub cpus: Option<u32>,
 }
 
 impl Default for Options {
@@ -31,6 +33,7 @@ impl Default for Options {
             jobs: default_jobs(),
             timeout: Duration::from_secs(600),
             memory_mib: 1536,
+            cpus: None,
         }
     }
 }
@@ -147,7 +150,9 @@ pub fn run_job(
         guest: &ready.guest,
         accel: ready.accel,
         memory_mib: opts.memory_mib,
-        cpus: if ready.accel == Accel::Kvm { 2 } else { 1 },
+        cpus: opts
+            .cpus
+            .unwrap_or(if ready.accel == Accel::Kvm { 2 } else { 1 }),
         console,
         timeout: opts.timeout,
         shares,
