@@ -191,16 +191,17 @@ impl Tree {
     /// Creates `name` below the caller's cgroup in every hierarchy hull uses.
     pub fn create(name: &str) -> io::Result<Tree> {
         let mut tree = Tree { dirs: Vec::new() };
-        let mut at_v2_root = false;
         for m in hierarchies()? {
-            let own = dir_of(0, &m)?;
-            // cgroup v2's no-internal-processes rule: hull makes its containers' cgroups
-            // below its own, which then must hold no process. Only the root cgroup is exempt,
-            // so from there (a lab VM's guest) the sandbox's commands stay in it.
-            if m.v2 && own == Path::new(ROOT) {
-                at_v2_root = true;
-                continue;
-            }
+            let own = if m.v2 {
+                // The sandbox's caps need the memory and pids controllers in its cgroup, which
+                // only a cgroup without processes can hand down (the root is exempt): hull's
+                // rule moves ours into `hull-leaf` first, as hullrt does for containers.
+                let own = hull_cgroups::v2::own_dir().map_err(io::Error::other)?;
+                hull_cgroups::v2::hand_controllers_down(&own).map_err(io::Error::other)?;
+                own
+            } else {
+                dir_of(0, &m)?
+            };
             let dir = own.join(name);
             fs::create_dir(&dir).map_err(|e| at(&dir, "create the cgroup", e))?;
             tree.dirs.push(dir.clone());
@@ -208,7 +209,7 @@ impl Tree {
                 copy_cpuset(&dir)?;
             }
         }
-        if tree.dirs.is_empty() && !at_v2_root {
+        if tree.dirs.is_empty() {
             return Err(io::Error::other(
                 "no cgroup hierarchy is mounted under /sys/fs/cgroup",
             ));

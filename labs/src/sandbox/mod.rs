@@ -352,11 +352,6 @@ impl Sandbox {
             }
         }
         self.ns.clear();
-        if self.info.cgroups.dirs.is_empty() && self.info.holder > 0 {
-            // No cgroup of its own (cgroup v2, from the root cgroup): what runs in the
-            // holder's mount namespace is the sandbox's.
-            kill_mount_namespace_of(self.info.holder);
-        }
         if let Err(e) = self.info.cgroups.kill_all(Duration::from_secs(5)) {
             first.get_or_insert(io_err("kill the sandbox's processes")(e));
         }
@@ -419,31 +414,6 @@ fn spawn_holder(cgroups: &cgroup::Tree, park: &Path) -> io::Result<Child> {
         });
     }
     cmd.spawn()
-}
-
-/// SIGKILL to every process in the mount namespace of `holder` but the holder itself (it is
-/// killed and reaped by its owner) and this process.
-fn kill_mount_namespace_of(holder: i32) {
-    let ns_of = |pid: &str| std::fs::read_link(format!("/proc/{pid}/ns/mnt")).ok();
-    let Some(theirs) = ns_of(&holder.to_string()) else {
-        return;
-    };
-    let me = std::process::id().to_string();
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return;
-    };
-    for e in procs.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Ok(pid) = name.parse::<i32>() else {
-            continue;
-        };
-        if pid != holder && name != me && ns_of(&name).as_ref() == Some(&theirs) {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-    }
 }
 
 fn parent_of(pid: i32) -> Option<u32> {

@@ -106,14 +106,7 @@ impl CgroupManager for V2Manager {
             .collect();
         if !leaf.exists() {
             for dir in existing.iter().rev() {
-                match enable_controllers(dir) {
-                    // Only the caller's own cgroup is emptied: processes elsewhere are not ours.
-                    Err(e) if is_busy(&e) && is_callers_own(dir) => {
-                        evacuate(dir)?;
-                        enable_controllers(dir)?;
-                    }
-                    other => other?,
-                }
+                hand_controllers_down(dir)?;
             }
         }
         create_or_roll_back(&mut self.location, |made| {
@@ -183,6 +176,19 @@ impl CgroupManager for V2Manager {
 
     fn destroy(&self) -> Result<()> {
         remove_dirs(&self.location.created)
+    }
+}
+
+/// Enable the controllers hull uses (those `dir` has) for `dir`'s children. When `dir` holds
+/// processes and is the caller's own cgroup, they move into [`PROCESS_LEAF`] first (see
+/// there); processes of any other cgroup are not ours to move, and that is an error.
+pub fn hand_controllers_down(dir: &Path) -> Result<()> {
+    match enable_controllers(dir) {
+        Err(e) if is_busy(&e) && is_callers_own(dir) => {
+            evacuate(dir)?;
+            enable_controllers(dir)
+        }
+        other => other,
     }
 }
 
