@@ -76,16 +76,10 @@ fn the_oci_conformance_suite_passes_on_cgroup_v2_only() {
     let bins = oci_test_binaries(&repo, &target);
     let ready = host::ready(&|l| eprintln!("==> {l}")).expect("the lab VM");
     // The guest's report says whether it is cgroup v2 only (checked below).
-    // The suite runs as from a login shell on a systemd host: in a cgroup of its own that also
-    // holds another process (so hullrt must move them into its leaf before that cgroup can
-    // hand controllers to the containers' cgroups), with the controllers enabled at the root.
-    let mut script = String::from(
-        "set -u\nrc=0\n\
-         echo '+cpu +cpuset +memory +pids' >/sys/fs/cgroup/cgroup.subtree_control\n\
-         mkdir /sys/fs/cgroup/session.scope\n\
-         echo $$ >/sys/fs/cgroup/session.scope/cgroup.procs\n\
-         sleep 100000 &\nneighbour=$!\n",
-    );
+    // The guest runs the job as from a login shell on a systemd host: in a cgroup of its own
+    // (`SESSION_CGROUP`), which here also holds another process, so hullrt must move them into
+    // its leaf before that cgroup can hand controllers to the containers' cgroups.
+    let mut script = String::from("set -u\nrc=0\nsleep 100000 &\nneighbour=$!\n");
     for b in &bins {
         script.push_str(&format!(
             "echo \"== {name}\"\n{path} --test-threads=2 >/tmp/out 2>&1 || rc=1\n\
@@ -104,11 +98,12 @@ fn the_oci_conformance_suite_passes_on_cgroup_v2_only() {
             path = b.display()
         ));
     }
-    script.push_str(
-        "if grep -qx \"$neighbour\" /sys/fs/cgroup/session.scope/hull-leaf/cgroup.procs; then\n\
+    script.push_str(&format!(
+        "if grep -qx \"$neighbour\" {session}/hull-leaf/cgroup.procs; then\n\
          echo 'caller cgroup: evacuated into hull-leaf'; fi\n\
          kill $neighbour\nexit $rc\n",
-    );
+        session = hull_lab::vm::guest::SESSION_CGROUP
+    ));
     let job = Job::Run {
         argv: vec!["/bin/sh".into(), "-c".into(), script],
         env: vec![("RUST_BACKTRACE".into(), "0".into())],

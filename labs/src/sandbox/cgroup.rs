@@ -205,6 +205,12 @@ impl Tree {
             let dir = own.join(name);
             fs::create_dir(&dir).map_err(|e| at(&dir, "create the cgroup", e))?;
             tree.dirs.push(dir.clone());
+            if m.v2 {
+                // The sandbox's processes live in its leaf from the start, so that its cgroup
+                // can hand controllers to the containers' cgroups hull makes beside the leaf.
+                let leaf = dir.join(hull_cgroups::v2::PROCESS_LEAF);
+                fs::create_dir(&leaf).map_err(|e| at(&leaf, "create the cgroup", e))?;
+            }
             if m.controllers.iter().any(|c| c == "cpuset") {
                 copy_cpuset(&dir)?;
             }
@@ -257,9 +263,20 @@ impl Tree {
         Ok(())
     }
 
-    /// `cgroup.procs` of each directory: writing 0 to one moves the writer into it.
+    /// Where the sandbox's processes go, one `cgroup.procs` per hierarchy: writing 0 to one
+    /// moves the writer into it. On v2 that is the sandbox's [`hull_cgroups::v2::PROCESS_LEAF`].
     pub fn procs_files(&self) -> Vec<PathBuf> {
-        self.dirs.iter().map(|d| d.join("cgroup.procs")).collect()
+        self.dirs
+            .iter()
+            .map(|d| {
+                let leaf = d.join(hull_cgroups::v2::PROCESS_LEAF);
+                if d.join("cgroup.controllers").exists() && leaf.is_dir() {
+                    leaf.join("cgroup.procs")
+                } else {
+                    d.join("cgroup.procs")
+                }
+            })
+            .collect()
     }
 
     /// Every process in the subtree, in any hierarchy.
