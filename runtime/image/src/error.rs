@@ -105,6 +105,9 @@ pub enum ImageError {
 
     /// An operation refused because of the image's state (e.g. removing an image by id that
     /// has several tags, without force).
+    /// `save -o` to a path Docker refuses (a device, a missing directory), in its words.
+    #[error("failed to save image: invalid output path: {0}")]
+    OutputPath(String),
     #[error("conflict: {0}")]
     Conflict(String),
 

@@ -346,7 +346,7 @@ impl Store {
                 ),
             });
         }
-        let lock = self.lock()?;
+        let lock = self.lock_for_blobs()?;
         let mut infos = Vec::new();
         for (staged, expected) in layers.iter().zip(diff_ids) {
             let what = format!(
