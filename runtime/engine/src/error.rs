@@ -51,8 +51,6 @@ pub enum EngineError {
     NoCommand(#[from] crate::cmdline::NoCommand),
     #[error("conflicting options: port publishing and the container network mode")]
     PublishWithContainerNetwork,
-    #[error("published ports need a bridge network: --network {0} has none")]
-    PublishWithoutBridge(String),
     #[error("published ports need a bridge network, and hull's bridge networking is off here (HULL_BRIDGE=none, like dockerd --bridge=none)")]
     PublishWithBridgesOff,
     #[error("cannot join the network of container {0}: it is not running")]

@@ -194,13 +194,15 @@ pub fn exec(engine: &Engine, r: &Record, a: ExecArgs) -> Result<i32> {
     if !r.state.running {
         return Err(not_running(r));
     }
-    let user = match &a.user {
+    // `-u` as `run` resolves it (in the container's own /etc/passwd and /etc/group, read
+    // inside its rootfs), supplementary groups included, as Docker's exec does.
+    let (user, additional_gids) = match &a.user {
         Some(u) => {
             let merged = overlay::Dirs::of(&engine.container_dir(&r.id)).merged;
-            let (uid, gid, _) = super::bundle::resolve_user(u, &merged)?;
-            Some((uid, Some(gid)))
+            let (uid, gid, groups) = super::bundle::resolve_user(u, &merged)?;
+            (Some((uid, Some(gid))), Some(groups))
         }
-        None => None,
+        None => (None, None),
     };
     let code = hull_oci::container::exec::exec(
         &engine.runtime_root(),
@@ -212,6 +214,7 @@ pub fn exec(engine: &Engine, r: &Record, a: ExecArgs) -> Result<i32> {
             env: a.env,
             cwd: a.workdir.map(PathBuf::from),
             user,
+            additional_gids,
             detach: a.detach,
             pid_file: None,
             tty: a.tty && !a.detach,

@@ -874,7 +874,7 @@ fn run(f: RunFlags) -> anyhow::Result<i32> {
         stop_signal: f.stop_signal,
         stop_timeout: f.stop_timeout,
     };
-    let args = without_ports_where_meaningless(args);
+    warn_of_discarded_ports(&args);
     let e = engine()?;
     let mut r = hull_engine::monitor::create(&e, &args)?;
     if args.detach {
@@ -951,18 +951,13 @@ fn volume(cmd: VolumeCommand) -> anyhow::Result<i32> {
     }
 }
 
-/// As Docker: ports (checked all the same) are published only on a network of the container's
-/// own; with `--network none` or `host` they are dropped, for the host's with a warning.
-fn without_ports_where_meaningless(mut args: RunArgs) -> RunArgs {
-    let network = args.network.as_deref();
-    if matches!(network, Some("none" | "host")) {
-        if network == Some("host") && (!args.publish.is_empty() || args.publish_all) {
-            eprintln!("WARNING: Published ports are discarded when using host network mode");
-        }
-        args.publish.clear();
-        args.publish_all = false;
+/// As Docker: ports are published only on a network of the container's own; with
+/// `--network none` or `host` they are kept in the record (inspect's
+/// `HostConfig.PortBindings`) and not published, for the host's with Docker's warning.
+fn warn_of_discarded_ports(args: &RunArgs) {
+    if args.network.as_deref() == Some("host") && (!args.publish.is_empty() || args.publish_all) {
+        eprintln!("WARNING: Published ports are discarded when using host network mode");
     }
-    args
 }
 
 /// `network inspect` and `network rm` of a network that does not exist say it as Docker's do.
@@ -1119,28 +1114,5 @@ mod tests {
         assert_eq!(env_flag("A"), Ok("A".into()));
         assert_eq!(env_flag("A="), Ok("A=".into()));
         assert!(env_flag("=x").unwrap_err().contains("=x"));
-    }
-
-    #[test]
-    fn ports_are_dropped_without_a_network_of_the_containers_own() {
-        let spec = units::parse_port("8080:80").unwrap();
-        let args = |network: Option<&str>| RunArgs {
-            network: network.map(String::from),
-            publish: vec![spec.clone()],
-            publish_all: true,
-            ..RunArgs::default()
-        };
-        for n in ["none", "host"] {
-            let a = without_ports_where_meaningless(args(Some(n)));
-            assert!(a.publish.is_empty() && !a.publish_all, "--network {n}");
-        }
-        for n in [None, Some("bridge"), Some("mynet")] {
-            let a = without_ports_where_meaningless(args(n));
-            assert_eq!(
-                (a.publish.len(), a.publish_all),
-                (1, true),
-                "--network {n:?}"
-            );
-        }
     }
 }

@@ -25,6 +25,9 @@ pub struct ExecOptions {
     pub env: Vec<String>,
     pub cwd: Option<PathBuf>,
     pub user: Option<(u32, Option<u32>)>,
+    /// With `user`: its supplementary groups (none when `None`), as runc's
+    /// `--additional-gids`.
+    pub additional_gids: Option<Vec<u32>>,
     pub detach: bool,
     pub pid_file: Option<PathBuf>,
     /// `--tty`: give the process a terminal (process.terminal), unless `process` says.
@@ -96,7 +99,7 @@ fn with_flags(mut proc_: Process, opts: &ExecOptions) -> Result<Process> {
         let mut user = proc_.user().clone();
         user.set_uid(uid);
         user.set_gid(gid.unwrap_or(uid));
-        user.set_additional_gids(None);
+        user.set_additional_gids(opts.additional_gids.clone().filter(|g| !g.is_empty()));
         proc_.set_user(user);
     }
     if !opts.caps.is_empty() {
