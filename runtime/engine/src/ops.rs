@@ -12,7 +12,7 @@ use super::scratch::Scratch;
 use super::{overlay, Engine};
 
 fn not_running(r: &Record) -> EngineError {
-    EngineError::NotRunning(r.short_id().to_string())
+    EngineError::NotRunning(r.id.clone())
 }
 
 /// Continue as this program re-executed from a binary no container can write, so that a
@@ -199,12 +199,18 @@ pub fn exec(engine: &Engine, r: &Record, a: ExecArgs) -> Result<i32> {
     let (user, additional_gids) = match &a.user {
         Some(u) => {
             let merged = overlay::Dirs::of(&engine.container_dir(&r.id)).merged;
-            let (uid, gid, groups) = super::bundle::resolve_user(u, &merged)?;
+            // Docker's exec fails with 126 once the container runs (and 1 before).
+            let (uid, gid, groups) =
+                super::bundle::resolve_user(u, &merged).map_err(|e| EngineError::ExecFailed {
+                    code: 126,
+                    reason: e.to_string(),
+                })?;
             (Some((uid, Some(gid))), Some(groups))
         }
         None => (None, None),
     };
-    let code = hull_oci::container::exec::exec(
+    let program = a.args.first().cloned().unwrap_or_default();
+    let code = hull_oci::container::exec::run_exec(
         &engine.runtime_root(),
         &r.id,
         hull_oci::container::exec::ExecOptions {
@@ -220,8 +226,35 @@ pub fn exec(engine: &Engine, r: &Record, a: ExecArgs) -> Result<i32> {
             tty: a.tty && !a.detach,
             console_socket: None,
         },
-    )?;
+    )
+    .map_err(|e| match e {
+        hull_oci::Error::Exec { code, reason } => EngineError::ExecFailed {
+            code,
+            reason: exec_failure(&program, code, &reason),
+        },
+        other => other.into(),
+    })?;
     Ok(code)
+}
+
+/// Why a process could not be started in a container, as Docker (with runc) words it: the
+/// program not found (127) or not executable (126) as runc's `exec: "PROGRAM": …`, other
+/// causes in the runtime's own words, all in Docker's frame.
+fn exec_failure(program: &str, code: i32, reason: &str) -> String {
+    let cause = match code {
+        127 if !program.contains('/') => {
+            format!("exec: {program:?}: executable file not found in $PATH")
+        }
+        127 => format!("exec: {program:?}: stat {program}: no such file or directory"),
+        126 if reason.starts_with(&format!("{program}: ")) => {
+            // A directory is EACCES to execve too.
+            format!("exec: {program:?}: permission denied")
+        }
+        _ => reason.to_string(),
+    };
+    format!(
+        "OCI runtime exec failed: exec failed: unable to start container process: {cause}: unknown"
+    )
 }
 
 /// The processes of a running container, from its cgroup: (pid, user id, command line).
