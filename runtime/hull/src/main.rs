@@ -729,11 +729,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     "cowardly refusing to save to a terminal. Use the -o flag or redirect"
                 ),
                 None => {
-                    let out = store
-                        .save_to_writer(&image, std::io::stdout().lock())
-                        .map_err(EngineError::from)?;
-                    let mut out = out;
-                    out.flush()?;
+                    let mut out = Stdout::default();
+                    let saved = store.save_to_writer(&image, &mut out).map(drop);
+                    let flushed = out.flush();
+                    // A write that failed is said as Docker says it.
+                    if let Some(e) = out.failure.take() {
+                        anyhow::bail!("write /dev/stdout: {}", go_error_text(&e));
+                    }
+                    saved.map_err(EngineError::from)?;
+                    flushed?;
                 }
             }
             Ok(0)
@@ -773,6 +777,51 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             }
         }
     }
+}
+
+/// Standard output for `save`, remembering why a write failed (the store only says that it
+/// did).
+#[derive(Default)]
+struct Stdout {
+    failure: Option<std::io::Error>,
+}
+
+impl Stdout {
+    fn note<T>(&mut self, r: std::io::Result<T>) -> std::io::Result<T> {
+        if let (Err(e), None) = (&r, &self.failure) {
+            self.failure = Some(match e.raw_os_error() {
+                Some(n) => std::io::Error::from_raw_os_error(n),
+                None => std::io::Error::new(e.kind(), e.to_string()),
+            });
+        }
+        r
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let r = std::io::stdout().lock().write(buf);
+        self.note(r)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let r = std::io::stdout().lock().flush();
+        self.note(r)
+    }
+}
+
+/// An I/O error as Go prints it (Docker's words): the system's text, lower-cased, without
+/// Rust's ` (os error N)`.
+fn go_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(i) => &text[..i],
+        None => &text,
+    };
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |c| {
+        c.to_lowercase().chain(chars).collect::<String>()
+    })
 }
 
 /// A command over several containers (stop, kill, rm): each name printed when done, each

@@ -298,6 +298,12 @@ impl Store {
                     .collect::<Result<_>>()?;
                 wanted.push((config, layers, names));
             }
+        } else if staging.files.is_empty() && staging.links.is_empty() {
+            // Nothing at all (`hull load < /dev/null`): Docker's words. An archive with
+            // something in it is named in hull's own message below.
+            return Err(ImageError::NotAnImageArchive {
+                staging: staging.dir.path.clone(),
+            });
         } else {
             return Err(ImageError::Archive {
                 archive: tarball.to_path_buf(),
