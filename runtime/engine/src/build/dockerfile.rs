@@ -397,12 +397,10 @@ pub fn words(rest: &str) -> Vec<String> {
                     blank_ok = true;
                 }
                 if c == '\\' {
-                    match chars.next() {
-                        Some(n) => {
-                            word.push(c);
-                            word.push(n);
-                        }
-                        None => {} // an escape at the end of the line is dropped
+                    // An escape at the end of the line is dropped.
+                    if let Some(n) = chars.next() {
+                        word.push(c);
+                        word.push(n);
                     }
                     continue;
                 }
