@@ -279,6 +279,7 @@ const CASES: &[Case] = &[
     // exec: a process that cannot start (Docker 20.10 prints why on stdout; statuses other
     // than 127's match: see DEVIATIONS), a user that does not exist, a stopped container
     case("exec-cannot-start-words", &["- run -d --name {c} busybox sleep 60", "exec {c} /etc/passwd", "exec {c} /tmp", "exec {c} nosuch"], ERR | DOCKER_ERR_ON_STDOUT),
+    case("exec-bad-workdir-126", &["- run -d --name {c} busybox sleep 60", "exec -w /nonexist {c} true", "exec -w /etc/passwd {c} true"], CODE | ERR | DOCKER_ERR_ON_STDOUT),
     case("exec-missing-user-126", &["- run -d --name {c} busybox sleep 60", "exec -u nosuchuser {c} true"], CODE | ERR | DOCKER_ERR_ON_STDOUT),
     // build: LABEL keys and values as shell words
     case("label-quoted-key", &["inspect -f '{{json .Config.Labels}}' label-quoted-key"], STD),
