@@ -282,3 +282,54 @@ fn stop_of_a_stopped_container_is_fine() {
         describe(&out)
     );
 }
+
+/// A process `exec` cannot start: hull's own message, in Docker's words (never the runtime's
+/// `hullrt: …`), and Docker's statuses (126, 127 where hull differs on purpose: see the
+/// differential suite's deviations).
+#[test]
+fn exec_failures_are_hulls_own_words() {
+    let h = Hull::new();
+    h.ok(&["run", "-d", "--name", "box", "busybox", "sleep", "60"]);
+    let frame = "hull: OCI runtime exec failed: exec failed: unable to start container process:";
+    for (args, want_code, cause) in [
+        (
+            vec!["nosuch"],
+            127,
+            "exec: \"nosuch\": executable file not found in $PATH: unknown",
+        ),
+        (
+            vec!["/etc/passwd"],
+            126,
+            "exec: \"/etc/passwd\": permission denied: unknown",
+        ),
+        (
+            vec!["/tmp"],
+            126,
+            "exec: \"/tmp\": permission denied: unknown",
+        ),
+    ] {
+        let mut all = vec!["exec", "box"];
+        all.extend_from_slice(&args);
+        let (code, out) = h.code(&all);
+        assert_eq!(code, want_code, "exec {args:?}: {}", describe(&out));
+        assert_eq!(
+            stderr(&out).trim_end(),
+            format!("{frame} {cause}"),
+            "exec {args:?}"
+        );
+    }
+    let (code, out) = h.code(&["exec", "-u", "nosuchuser", "box", "true"]);
+    assert_eq!(code, 126, "{}", describe(&out));
+    assert_eq!(
+        stderr(&out).trim_end(),
+        "hull: unable to find user nosuchuser: no matching entries in passwd file"
+    );
+    let id = h.inspect("box")["Id"].as_str().unwrap().to_string();
+    h.ok(&["stop", "-t", "0", "box"]);
+    let (code, out) = h.code(&["exec", "box", "true"]);
+    assert_eq!(code, 1, "{}", describe(&out));
+    assert_eq!(
+        stderr(&out).trim_end(),
+        format!("hull: Container {id} is not running")
+    );
+}

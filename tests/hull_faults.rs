@@ -486,6 +486,152 @@ fn a_killed_load_leaves_no_staging() {
     );
 }
 
+/// The blobs of the store that no image of its index refers to (its manifests, their configs
+/// and layers), read from the files as they are.
+fn unreferenced_blobs(root: &Path) -> Vec<String> {
+    let blobs = root.join("images/blobs/sha256");
+    let read = |hex: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(blobs.join(hex)).unwrap_or_default())
+            .unwrap_or_default()
+    };
+    let hex = |d: &serde_json::Value| {
+        d["digest"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_start_matches("sha256:")
+            .to_string()
+    };
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("images/index.json")).unwrap()).unwrap();
+    let mut used = BTreeSet::new();
+    for m in index["manifests"].as_array().into_iter().flatten() {
+        let manifest = hex(m);
+        let doc = read(&manifest);
+        used.insert(manifest);
+        used.insert(hex(&doc["config"]));
+        for l in doc["layers"].as_array().into_iter().flatten() {
+            used.insert(hex(l));
+        }
+    }
+    entries(&blobs)
+        .into_iter()
+        .filter(|b| !used.contains(b))
+        .collect()
+}
+
+/// `hull ARGS…` SIGKILLed as soon as a blob that was not there before appears in the store
+/// (written, not yet listed in the index); whether it was caught running.
+fn kill_when_a_blob_appears(h: &Hull, args: &[&str]) -> bool {
+    let blobs = h.root().join("images/blobs/sha256");
+    let before = entries(&blobs);
+    let mut bg = h.spawn(args);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while bg.running() && Instant::now() < deadline {
+        if entries(&blobs).iter().any(|b| !before.contains(b)) {
+            break;
+        }
+    }
+    let caught = bg.running();
+    let _ = bg.child.kill();
+    bg.wait(CMD_TIMEOUT);
+    caught
+}
+
+/// `hull load` and `hull build` killed between writing a blob and listing it in the index
+/// leave blobs no image refers to: the next command removes them.
+#[test]
+fn killed_load_and_build_leave_no_unreferenced_blobs() {
+    let h = Hull::new();
+    h.ok(&["run", "--rm", "busybox", "true"]);
+    let tarball = h.scratch().join("busybox.tar");
+    h.ok(&["save", "-o", path_str(&tarball), "busybox"]);
+    let ctx = h.dir("ctx");
+    write_file(
+        &ctx.join("Dockerfile"),
+        "FROM busybox\nRUN echo one > /one\n",
+        0o644,
+    );
+    let mut caught = 0;
+    for round in 0..6 {
+        let (what, args): (&str, Vec<&str>) = if round % 2 == 0 {
+            h.ok(&["rmi", "busybox"]);
+            ("load", vec!["load", "-i", path_str(&tarball)])
+        } else {
+            ("build", vec!["build", "--no-cache", "-q", path_str(&ctx)])
+        };
+        if kill_when_a_blob_appears(&h, &args) {
+            caught += 1;
+        }
+        h.ok(&["images"]);
+        let left = unreferenced_blobs(h.root());
+        assert!(
+            left.is_empty(),
+            "round {round}: a {what} killed as it wrote a blob, then `hull images`: blobs no \
+             image refers to are left: {left:?}"
+        );
+        if round % 2 == 0 {
+            // busybox back for the build (the killed load may not have listed it).
+            h.ok(&["load", "-i", path_str(&tarball)]);
+        }
+    }
+    assert!(caught > 0, "no round caught a command writing its blobs");
+}
+
+/// `hull save -o FILE` killed mid-way leaves its temporary beside FILE: the next command
+/// removes it, and only it (a file of the user's that merely looks like one stays).
+#[test]
+fn a_killed_save_leaves_no_temporary_beside_its_output() {
+    let h = Hull::new();
+    h.ok(&["run", "--rm", "busybox", "true"]);
+    let out = h.dir("out");
+    // A user's file named as hull's temporaries are, with an owner tag of no live process.
+    let lookalike = out.join(".img.tar.tmp-99999999.1-0-0");
+    write_file(&lookalike, "the user's\n", 0o644);
+    let target = out.join("img.tar");
+    let mut caught = 0;
+    for _ in 0..20 {
+        let mut save = h.spawn(&["save", "-o", path_str(&target), "busybox"]);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while save.running() && Instant::now() < deadline {
+            if entries(&out)
+                .iter()
+                .any(|e| e.starts_with(".img.tar.tmp-") && out.join(e) != lookalike)
+            {
+                break;
+            }
+        }
+        let running = save.running();
+        let _ = save.child.kill();
+        save.wait(CMD_TIMEOUT);
+        let temporaries: Vec<String> = entries(&out)
+            .into_iter()
+            .filter(|e| e.starts_with('.') && out.join(e) != lookalike)
+            .collect();
+        if running && !temporaries.is_empty() {
+            caught += 1;
+        }
+        h.ok(&["images"]);
+        let left: Vec<String> = entries(&out)
+            .into_iter()
+            .filter(|e| e.starts_with('.') && out.join(e) != lookalike)
+            .collect();
+        assert!(
+            left.is_empty(),
+            "a save killed mid-way (it had left {temporaries:?}), then `hull images`: {left:?} \
+             still beside the output"
+        );
+        assert!(
+            lookalike.exists(),
+            "the user's own {lookalike:?} was removed"
+        );
+        let _ = std::fs::remove_file(&target);
+        if caught >= 3 {
+            break;
+        }
+    }
+    assert!(caught > 0, "no round caught save writing its temporary");
+}
+
 /// Two `run --name X` at once: one container gets the name, the other is refused with
 /// Docker's message and status 125.
 #[test]

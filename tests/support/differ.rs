@@ -36,6 +36,11 @@ pub const SORTED: u8 = 1 << 3;
 pub const SERIAL: u8 = 1 << 4;
 /// stdout is a pipe whose reader has gone (`hull ps | head -1`).
 pub const CLOSED_STDOUT: u8 = 1 << 5;
+/// stdout is /dev/full (every write fails with ENOSPC).
+pub const FULL_STDOUT: u8 = 1 << 6;
+/// Docker 20.10 prints this error on stdout (exec's): [`ERR`] compares Docker's stdout with
+/// hull's stderr, as messages.
+pub const DOCKER_ERR_ON_STDOUT: u8 = 1 << 7;
 /// Stdout and exit code: what most cases compare.
 pub const STD: u8 = OUT | CODE;
 
@@ -148,10 +153,14 @@ impl World<'_> {
         c
     }
 
-    /// Runs one command line in both at once.
-    pub fn both(&self, args: [Vec<String>; 2], closed_stdout: bool) -> [Output; 2] {
-        if closed_stdout {
+    /// Runs one command line in both at once (one after the other with `cmp`'s
+    /// [`CLOSED_STDOUT`] or [`FULL_STDOUT`]).
+    pub fn both(&self, args: [Vec<String>; 2], cmp: u8) -> [Output; 2] {
+        if cmp & CLOSED_STDOUT != 0 {
             return [0, 1].map(|i| with_closed_stdout(self.command(SIDES[i], &args[i])));
+        }
+        if cmp & FULL_STDOUT != 0 {
+            return [0, 1].map(|i| with_full_stdout(self.command(SIDES[i], &args[i])));
         }
         let [d, h] = [0, 1].map(|i| Background::spawn(self.command(SIDES[i], &args[i])));
         [d.finish(CMD_TIMEOUT), h.finish(CMD_TIMEOUT)]
@@ -181,12 +190,26 @@ impl World<'_> {
 }
 
 /// Runs `cmd` with stdout a pipe whose read end is already closed; stderr captured.
-pub fn with_closed_stdout(mut cmd: Command) -> Output {
+pub fn with_closed_stdout(cmd: Command) -> Output {
     let (read, write) = nix::unistd::pipe().expect("pipe");
     drop(read);
+    with_stdout(cmd, Stdio::from(write))
+}
+
+/// Runs `cmd` with stdout /dev/full; stderr captured.
+pub fn with_full_stdout(cmd: Command) -> Output {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("open /dev/full");
+    with_stdout(cmd, Stdio::from(full))
+}
+
+/// Runs `cmd` with `out` as its stdout; stderr captured.
+fn with_stdout(mut cmd: Command, out: Stdio) -> Output {
     let err = tempfile::tempfile().expect("a temp file for stderr");
     cmd.stdin(Stdio::null())
-        .stdout(Stdio::from(write))
+        .stdout(out)
         .stderr(err.try_clone().expect("dup the stderr file"));
     let what = format!("{cmd:?}");
     let mut child = cmd
@@ -339,8 +362,7 @@ pub fn message(text: &str) -> String {
             for p in ["Error response from daemon: ", "Error: "] {
                 l = l.strip_prefix(p).unwrap_or(l);
             }
-            l.replace("docker", "hull")
-                .replace("Docker", "hull")
+            staging_dir(&l.replace("docker", "hull").replace("Docker", "hull"))
                 .trim_end()
                 .to_string()
         })
@@ -349,6 +371,25 @@ pub fn message(text: &str) -> String {
         lines.pop();
     }
     lines.join("\n")
+}
+
+/// The directory `load` unpacks an archive into, named in its error for an empty one (an
+/// absolute path ending in `tmp/NAME/repositories`), as `<staging>/repositories`: dockerd's
+/// `<data root>/tmp/docker-import-N`, hull's `<root>/images/tmp/load-…`.
+pub fn staging_dir(line: &str) -> String {
+    line.split(' ')
+        .map(|w| {
+            let is_staging = w.starts_with('/')
+                && w.rsplit('/').nth(2) == Some("tmp")
+                && w.ends_with("/repositories:");
+            if is_staging {
+                "<staging>/repositories:".to_string()
+            } else {
+                w.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// One difference between Docker and hull.
@@ -400,7 +441,7 @@ pub fn run_case(w: &World, case: &Case) -> Vec<Mismatch> {
             continue;
         }
         let args = SIDES.map(|s| expand(line, case.name, s, &w.dir));
-        let outs = w.both(args, case.cmp & CLOSED_STDOUT != 0);
+        let outs = w.both(args, case.cmp);
         // Names made of {self} and {peer} read back as the placeholders.
         let unexpand = |side: Side, text: String| {
             if line.contains("{self}") || line.contains("{peer}") {
@@ -420,7 +461,11 @@ pub fn run_case(w: &World, case: &Case) -> Vec<Mismatch> {
             } else {
                 out
             };
-            (out, code(o.status), message(&stderr(o)), stderr(o))
+            let err = match (SIDES[i], case.cmp & DOCKER_ERR_ON_STDOUT != 0) {
+                (Side::Docker, true) => message(&stdout(o)),
+                _ => message(&stderr(o)),
+            };
+            (out, code(o.status), err, stderr(o))
         });
         let context = |(_, _, _, err): &(String, i32, String, String)| err.trim().to_string();
         if setup || case.cmp & CODE != 0 {
@@ -450,7 +495,7 @@ pub fn run_case(w: &World, case: &Case) -> Vec<Mismatch> {
     }
     if !case.fields.is_empty() {
         let args = SIDES.map(|s| expand("inspect {c}", case.name, s, &w.dir));
-        let outs = w.both(args, false);
+        let outs = w.both(args, 0);
         let [d, h] = [0, 1].map(|i| {
             serde_json::from_slice::<Value>(&outs[i].stdout)
                 .ok()
@@ -476,7 +521,7 @@ pub fn run_case(w: &World, case: &Case) -> Vec<Mismatch> {
     }
     // The case's containers go (named ones; --rm ones are gone already).
     let args = SIDES.map(|s| expand("rm -f {c} {c2}", case.name, s, &w.dir));
-    w.both(args, false);
+    w.both(args, 0);
     found
 }
 
@@ -497,7 +542,7 @@ pub fn build_images(w: &World, images: &[&Image]) -> Vec<Mismatch> {
                     line.push_str(&format!(" --build-arg {a}"));
                 }
                 line.push_str(&format!(" {}", path_str(&ctx)));
-                let outs = w.both([words(&line), words(&line)], false);
+                let outs = w.both([words(&line), words(&line)], 0);
                 if outs.iter().any(|o| !o.status.success()) {
                     let [d, h] = outs.map(|o| describe(&o));
                     found.lock().unwrap().push(Mismatch {

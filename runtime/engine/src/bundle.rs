@@ -60,8 +60,9 @@ pub fn resolve_user(spec: &str, rootfs: &Path) -> Result<(u32, u32, Vec<u32>)> {
                 .ok_or_else(|| EngineError::NoSuchGroup(g.to_string()))?,
         };
     }
-    // Supplementary groups: every group that lists the user by name; without an explicit
-    // group, the primary one first (as Docker's runtime sets them: `id` shows `groups=`).
+    // Supplementary groups, as Docker's runtime sets them (`id` shows `groups=`): the primary
+    // group first, then, without an explicit group, every group that lists the user by name
+    // (libcontainer gives none for `user:group`).
     let members: Vec<u32> = name
         .map(|n| {
             group
@@ -75,7 +76,7 @@ pub fn resolve_user(spec: &str, rootfs: &Path) -> Result<(u32, u32, Vec<u32>)> {
         .unwrap_or_default();
     let extra = match grp {
         None => std::iter::once(gid).chain(members).collect(),
-        Some(_) => members,
+        Some(_) => vec![gid],
     };
     Ok((uid, gid, extra))
 }
@@ -310,9 +311,14 @@ mod tests {
             resolve_user("user", t.path()).unwrap(),
             (1000, 1000, vec![1000, 10])
         );
+        // An explicit group: it alone (Docker: `-u nobody:user` gives groups=1000(user)).
         assert_eq!(
             resolve_user("1000:10", t.path()).unwrap(),
-            (1000, 10, vec![])
+            (1000, 10, vec![10])
+        );
+        assert_eq!(
+            resolve_user("user:user", t.path()).unwrap(),
+            (1000, 1000, vec![1000])
         );
         assert_eq!(resolve_user("4242", t.path()).unwrap(), (4242, 0, vec![0]));
         assert!(resolve_user("nobody2", t.path())

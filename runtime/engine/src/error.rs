@@ -29,8 +29,12 @@ pub enum EngineError {
     Security(#[from] crate::security::SecurityError),
     #[error(transparent)]
     Format(#[from] crate::views::FormatError),
-    #[error("container {0} is not running")]
+    /// Docker's words (the full id).
+    #[error("Container {0} is not running")]
     NotRunning(String),
+    /// `exec`: the process could not be started (`code` 126 or 127), in Docker's words.
+    #[error("{reason}")]
+    ExecFailed { code: i32, reason: String },
     #[error("container {0} did not stop after SIGKILL")]
     DidNotStop(String),
     #[error("you cannot remove a running container {0}: stop the container before attempting removal or force remove")]
@@ -51,8 +55,6 @@ pub enum EngineError {
     NoCommand(#[from] crate::cmdline::NoCommand),
     #[error("conflicting options: port publishing and the container network mode")]
     PublishWithContainerNetwork,
-    #[error("published ports need a bridge network: --network {0} has none")]
-    PublishWithoutBridge(String),
     #[error("published ports need a bridge network, and hull's bridge networking is off here (HULL_BRIDGE=none, like dockerd --bridge=none)")]
     PublishWithBridgesOff,
     #[error("cannot join the network of container {0}: it is not running")]
@@ -116,6 +118,7 @@ impl EngineError {
         match self {
             EngineError::Runtime(hull_oci::Error::Exec { code, .. }) => *code,
             EngineError::RunStepFailed { code, .. } => *code,
+            EngineError::ExecFailed { code, .. } => *code,
             _ => 125,
         }
     }

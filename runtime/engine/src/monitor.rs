@@ -69,13 +69,17 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<Record> {
         NetworkMode::None if !publish.is_empty() && a.network.is_none() => {
             return Err(EngineError::PublishWithBridgesOff);
         }
-        NetworkMode::Host | NetworkMode::None if !publish.is_empty() => {
-            return Err(EngineError::PublishWithoutBridge(mode.to_string()));
-        }
         _ => {}
     }
+    // As Docker: with no network of the container's own (`--network none` or `host`) the
+    // ports asked for are kept (inspect's HostConfig.PortBindings) but nothing is published
+    // (see `plumb_network`), and -P's are no bindings at all.
+    let bound = match &mode {
+        NetworkMode::Bridge(_) => &publish,
+        _ => &a.publish,
+    };
     let mut port_bindings: BTreeMap<String, Vec<record::PortBinding>> = BTreeMap::new();
-    for p in &publish {
+    for p in bound {
         port_bindings
             .entry(format!("{}/{}", p.container_port, p.proto))
             .or_default()
@@ -802,6 +806,7 @@ fn relay(pipes: [OwnedFd; 2], mut log: &File, attached: bool) {
 fn plumb_network(engine: &Engine, r: &mut Record, mode: &NetworkMode, pid: i32) -> Result<()> {
     match mode {
         NetworkMode::Host | NetworkMode::Container(_) => Ok(()),
+        // Ports in HostConfig.PortBindings stay unpublished, as in Docker.
         NetworkMode::None => Ok(network::loopback_up(pid)?),
         NetworkMode::Bridge(name) => {
             network::loopback_up(pid)?;

@@ -12,7 +12,7 @@ use super::scratch::Scratch;
 use super::{overlay, Engine};
 
 fn not_running(r: &Record) -> EngineError {
-    EngineError::NotRunning(r.short_id().to_string())
+    EngineError::NotRunning(r.id.clone())
 }
 
 /// Continue as this program re-executed from a binary no container can write, so that a
@@ -199,15 +199,23 @@ pub fn exec(engine: &Engine, r: &Record, a: ExecArgs) -> Result<i32> {
     if !r.state.running {
         return Err(not_running(r));
     }
-    let user = match &a.user {
+    // `-u` as `run` resolves it (in the container's own /etc/passwd and /etc/group, read
+    // inside its rootfs), supplementary groups included, as Docker's exec does.
+    let (user, additional_gids) = match &a.user {
         Some(u) => {
             let merged = overlay::Dirs::of(&engine.container_dir(&r.id)).merged;
-            let (uid, gid, _) = super::bundle::resolve_user(u, &merged)?;
-            Some((uid, Some(gid)))
+            // Docker's exec fails with 126 once the container runs (and 1 before).
+            let (uid, gid, groups) =
+                super::bundle::resolve_user(u, &merged).map_err(|e| EngineError::ExecFailed {
+                    code: 126,
+                    reason: e.to_string(),
+                })?;
+            (Some((uid, Some(gid))), Some(groups))
         }
-        None => None,
+        None => (None, None),
     };
-    let code = hull_oci::container::exec::exec(
+    let program = a.args.first().cloned().unwrap_or_default();
+    let code = hull_oci::container::exec::run_exec(
         &engine.runtime_root(),
         &r.id,
         hull_oci::container::exec::ExecOptions {
@@ -217,13 +225,70 @@ pub fn exec(engine: &Engine, r: &Record, a: ExecArgs) -> Result<i32> {
             env: a.env,
             cwd: a.workdir.map(PathBuf::from),
             user,
+            additional_gids,
             detach: a.detach,
             pid_file: None,
             tty: a.tty && !a.detach,
             console_socket: None,
         },
-    )?;
+    )
+    .map_err(|e| match e {
+        hull_oci::Error::Exec { code, reason } => EngineError::ExecFailed {
+            code,
+            reason: exec_failure(&program, code, &reason),
+        },
+        other => other.into(),
+    })?;
     Ok(code)
+}
+
+/// Why a process could not be started in a container, as Docker (with runc) words it: the
+/// program not found (127) or not executable (126) as runc's `exec: "PROGRAM": …`, other
+/// causes in the runtime's own words, all in Docker's frame.
+fn exec_failure(program: &str, code: i32, reason: &str) -> String {
+    let frame = "OCI runtime exec failed: exec failed: unable to start container process";
+    let cause = match code {
+        127 if !program.contains('/') => {
+            format!("exec: {program:?}: executable file not found in $PATH")
+        }
+        127 => format!("exec: {program:?}: stat {program}: no such file or directory"),
+        126 if reason.starts_with(&format!("{program}: ")) => {
+            // A directory is EACCES to execve too.
+            format!("exec: {program:?}: permission denied")
+        }
+        _ => match chdir_failure(reason) {
+            Some((path, errno, text)) => {
+                let cause = format!("chdir to cwd ({path:?}) set in config.json failed: {text}");
+                if errno == "ENOTDIR" {
+                    return format!(
+                        "{frame}: {cause}: unknown: Are you trying to mount a directory onto a \
+                         file (or vice-versa)? Check if the specified host path exists and is \
+                         the expected type"
+                    );
+                }
+                cause
+            }
+            None => reason.to_string(),
+        },
+    };
+    format!("{frame}: {cause}: unknown")
+}
+
+/// The runtime's `process.cwd: chdir PATH: ERRNO: Text` as (PATH, ERRNO, the text as Go
+/// writes it: lower-case).
+fn chdir_failure(reason: &str) -> Option<(&str, &str, String)> {
+    let rest = reason.strip_prefix("process.cwd: chdir ")?;
+    let mut parts = rest.rsplitn(3, ": ");
+    let (text, errno, path) = (parts.next()?, parts.next()?, parts.next()?);
+    if !errno.starts_with('E') || !errno.bytes().all(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    let mut chars = text.chars();
+    let text = chars
+        .next()
+        .map(|c| c.to_lowercase().chain(chars).collect())
+        .unwrap_or_default();
+    Some((path, errno, text))
 }
 
 /// The processes of a running container, from its cgroup: (pid, user id, command line).
@@ -384,4 +449,37 @@ pub fn create_network(
         return Err(EngineError::UnsupportedDriver(driver.to_string()));
     }
     Ok(engine.networks()?.create(name, subnet)?)
+}
+
+#[cfg(test)]
+mod exec_failure_tests {
+    use super::*;
+
+    #[test]
+    fn the_runtimes_reasons_in_dockers_words() {
+        let frame = "OCI runtime exec failed: exec failed: unable to start container process";
+        assert_eq!(
+            exec_failure(
+                "nosuch",
+                127,
+                "executable file \"nosuch\" not found in $PATH"
+            ),
+            format!("{frame}: exec: \"nosuch\": executable file not found in $PATH: unknown")
+        );
+        assert_eq!(
+            exec_failure("/tmp", 126, "/tmp: is a directory"),
+            format!("{frame}: exec: \"/tmp\": permission denied: unknown")
+        );
+        assert_eq!(
+            exec_failure("true", 126, "process.cwd: chdir /a: b: ENOENT: No such file or directory"),
+            format!("{frame}: chdir to cwd (\"/a: b\") set in config.json failed: no such file or directory: unknown")
+        );
+        assert!(exec_failure("true", 126, "process.cwd: chdir /f: ENOTDIR: Not a directory")
+            .ends_with(": not a directory: unknown: Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type"));
+        // Anything else in the runtime's own words.
+        assert_eq!(
+            exec_failure("true", 126, "setgroups: EPERM"),
+            format!("{frame}: setgroups: EPERM: unknown")
+        );
+    }
 }

@@ -729,11 +729,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     "cowardly refusing to save to a terminal. Use the -o flag or redirect"
                 ),
                 None => {
-                    let out = store
-                        .save_to_writer(&image, std::io::stdout().lock())
-                        .map_err(EngineError::from)?;
-                    let mut out = out;
-                    out.flush()?;
+                    let mut out = Stdout::default();
+                    let saved = store.save_to_writer(&image, &mut out).map(drop);
+                    let flushed = out.flush();
+                    // A write that failed is said as Docker says it.
+                    if let Some(e) = out.failure.take() {
+                        anyhow::bail!("write /dev/stdout: {}", go_error_text(&e));
+                    }
+                    saved.map_err(EngineError::from)?;
+                    flushed?;
                 }
             }
             Ok(0)
@@ -773,6 +777,51 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             }
         }
     }
+}
+
+/// Standard output for `save`, remembering why a write failed (the store only says that it
+/// did).
+#[derive(Default)]
+struct Stdout {
+    failure: Option<std::io::Error>,
+}
+
+impl Stdout {
+    fn note<T>(&mut self, r: std::io::Result<T>) -> std::io::Result<T> {
+        if let (Err(e), None) = (&r, &self.failure) {
+            self.failure = Some(match e.raw_os_error() {
+                Some(n) => std::io::Error::from_raw_os_error(n),
+                None => std::io::Error::new(e.kind(), e.to_string()),
+            });
+        }
+        r
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let r = std::io::stdout().lock().write(buf);
+        self.note(r)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let r = std::io::stdout().lock().flush();
+        self.note(r)
+    }
+}
+
+/// An I/O error as Go prints it (Docker's words): the system's text, lower-cased, without
+/// Rust's ` (os error N)`.
+fn go_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(i) => &text[..i],
+        None => &text,
+    };
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |c| {
+        c.to_lowercase().chain(chars).collect::<String>()
+    })
 }
 
 /// A command over several containers (stop, kill, rm): each name printed when done, each
@@ -874,7 +923,7 @@ fn run(f: RunFlags) -> anyhow::Result<i32> {
         stop_signal: f.stop_signal,
         stop_timeout: f.stop_timeout,
     };
-    let args = without_ports_where_meaningless(args);
+    warn_of_discarded_ports(&args);
     let e = engine()?;
     let mut r = hull_engine::monitor::create(&e, &args)?;
     if args.detach {
@@ -951,18 +1000,13 @@ fn volume(cmd: VolumeCommand) -> anyhow::Result<i32> {
     }
 }
 
-/// As Docker: ports (checked all the same) are published only on a network of the container's
-/// own; with `--network none` or `host` they are dropped, for the host's with a warning.
-fn without_ports_where_meaningless(mut args: RunArgs) -> RunArgs {
-    let network = args.network.as_deref();
-    if matches!(network, Some("none" | "host")) {
-        if network == Some("host") && (!args.publish.is_empty() || args.publish_all) {
-            eprintln!("WARNING: Published ports are discarded when using host network mode");
-        }
-        args.publish.clear();
-        args.publish_all = false;
+/// As Docker: ports are published only on a network of the container's own; with
+/// `--network none` or `host` they are kept in the record (inspect's
+/// `HostConfig.PortBindings`) and not published, for the host's with Docker's warning.
+fn warn_of_discarded_ports(args: &RunArgs) {
+    if args.network.as_deref() == Some("host") && (!args.publish.is_empty() || args.publish_all) {
+        eprintln!("WARNING: Published ports are discarded when using host network mode");
     }
-    args
 }
 
 /// `network inspect` and `network rm` of a network that does not exist say it as Docker's do.
@@ -1119,28 +1163,5 @@ mod tests {
         assert_eq!(env_flag("A"), Ok("A".into()));
         assert_eq!(env_flag("A="), Ok("A=".into()));
         assert!(env_flag("=x").unwrap_err().contains("=x"));
-    }
-
-    #[test]
-    fn ports_are_dropped_without_a_network_of_the_containers_own() {
-        let spec = units::parse_port("8080:80").unwrap();
-        let args = |network: Option<&str>| RunArgs {
-            network: network.map(String::from),
-            publish: vec![spec.clone()],
-            publish_all: true,
-            ..RunArgs::default()
-        };
-        for n in ["none", "host"] {
-            let a = without_ports_where_meaningless(args(Some(n)));
-            assert!(a.publish.is_empty() && !a.publish_all, "--network {n}");
-        }
-        for n in [None, Some("bridge"), Some("mynet")] {
-            let a = without_ports_where_meaningless(args(n));
-            assert_eq!(
-                (a.publish.len(), a.publish_all),
-                (1, true),
-                "--network {n:?}"
-            );
-        }
     }
 }

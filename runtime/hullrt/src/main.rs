@@ -338,6 +338,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     env,
                     cwd,
                     user,
+                    additional_gids: None,
                     detach,
                     pid_file,
                     tty,

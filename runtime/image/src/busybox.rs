@@ -46,7 +46,7 @@ impl Store {
             return Ok(image);
         }
         let bin = find_busybox()?;
-        let lock = self.lock()?;
+        let lock = self.lock_for_blobs()?;
         if let Some(image) = self.by_name(&self.read_index()?, BUSYBOX)? {
             return Ok(image); // made by someone else while we waited for the lock
         }

@@ -35,7 +35,7 @@ impl Store {
         config: Config,
         created_by: &str,
     ) -> Result<ImageInfo> {
-        let lock = self.lock()?;
+        let lock = self.lock_for_blobs()?;
         let mut layers = base.map(|b| b.layers.clone()).unwrap_or_default();
         let mut history = base.map(history_of).unwrap_or_default();
         let created = now();

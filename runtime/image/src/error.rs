@@ -105,6 +105,14 @@ pub enum ImageError {
 
     /// An operation refused because of the image's state (e.g. removing an image by id that
     /// has several tags, without force).
+    /// An archive with nothing in it (an empty standard input), in Docker's words: Docker
+    /// looks for the old format's `repositories` last, in the directory it unpacked the
+    /// archive into.
+    #[error("open {}: no such file or directory", staging.join("repositories").display())]
+    NotAnImageArchive { staging: PathBuf },
+    /// `save -o` to a path Docker refuses (a device, a missing directory), in its words.
+    #[error("failed to save image: invalid output path: {0}")]
+    OutputPath(String),
     #[error("conflict: {0}")]
     Conflict(String),
 

@@ -20,22 +20,62 @@ use super::error::{io_at, json_at, ImageError, Result};
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
 /// An exclusive lock on the store, held across every read-modify-write of `index.json`.
+/// Held to write blobs, it also has a *marker* (see [`crate::leftovers`]): an owner-tagged
+/// file in `images/tmp/`, removed when the lock is released, that outlives only a writer
+/// killed while it held the lock.
 pub(crate) struct StoreLock {
+    marker: Option<PathBuf>,
     _lock: Flock<File>,
 }
 
 impl StoreLock {
     pub(crate) fn acquire(path: &Path) -> Result<StoreLock> {
+        Self::take(path, FlockArg::LockExclusive)?
+            .ok_or_else(|| io_at("locking the image store with", path)(nix::Error::EAGAIN.into()))
+    }
+
+    /// The lock if nobody holds it now; `None` if someone does.
+    pub(crate) fn try_acquire(path: &Path) -> Result<Option<StoreLock>> {
+        Self::take(path, FlockArg::LockExclusiveNonblock)
+    }
+
+    fn take(path: &Path, how: FlockArg) -> Result<Option<StoreLock>> {
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(path)
             .map_err(io_at("opening the store lock", path))?;
-        let lock = Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, errno)| {
-            io_at("locking the image store with", path)(std::io::Error::from(errno))
-        })?;
-        Ok(StoreLock { _lock: lock })
+        match Flock::lock(file, how) {
+            Ok(lock) => Ok(Some(StoreLock {
+                marker: None,
+                _lock: lock,
+            })),
+            Err((_, nix::Error::EWOULDBLOCK)) => Ok(None),
+            Err((_, errno)) => Err(io_at("locking the image store with", path)(
+                std::io::Error::from(errno),
+            )),
+        }
+    }
+
+    /// Leaves `marker` (a new, empty file) in place while the lock is held.
+    pub(crate) fn mark(&mut self, marker: PathBuf) -> Result<()> {
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&marker)
+            .map_err(io_at("creating the store's writing marker", &marker))?;
+        self.marker = Some(marker);
+        Ok(())
+    }
+}
+
+impl Drop for StoreLock {
+    fn drop(&mut self) {
+        // Before the flock goes (the fields drop after this).
+        if let Some(m) = self.marker.take() {
+            let _ = fs::remove_file(m);
+        }
     }
 }
 

@@ -12,7 +12,8 @@
 //! - `l/<16 hex>` is a short link to a layer directory, for overlay mounts (see [`LINK_DIR`]).
 //!
 //! Every temporary name carries its maker's owner tag ([`owner`]): opening the store removes
-//! those whose maker has ended (a killed `hull load`, `build`, `rmi`…).
+//! those whose maker has ended (a killed `hull load`, `build`, `rmi`…), and what they point to:
+//! blobs a killed writer never listed, a killed `save -o`'s temporary (see [`leftovers`]).
 //!
 //! An image's id is `sha256:` + the digest of its config blob, as with Docker.
 
@@ -27,6 +28,7 @@ mod error;
 mod index;
 mod inspect;
 mod layer;
+mod leftovers;
 mod links;
 mod load;
 pub mod owner;

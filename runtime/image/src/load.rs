@@ -298,6 +298,12 @@ impl Store {
                     .collect::<Result<_>>()?;
                 wanted.push((config, layers, names));
             }
+        } else if staging.files.is_empty() && staging.links.is_empty() {
+            // Nothing at all (`hull load < /dev/null`): Docker's words. An archive with
+            // something in it is named in hull's own message below.
+            return Err(ImageError::NotAnImageArchive {
+                staging: staging.dir.path.clone(),
+            });
         } else {
             return Err(ImageError::Archive {
                 archive: tarball.to_path_buf(),
@@ -346,7 +352,7 @@ impl Store {
                 ),
             });
         }
-        let lock = self.lock()?;
+        let lock = self.lock_for_blobs()?;
         let mut infos = Vec::new();
         for (staged, expected) in layers.iter().zip(diff_ids) {
             let what = format!(

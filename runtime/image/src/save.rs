@@ -7,7 +7,8 @@
 //! `org.opencontainers.image.ref.name` = the tag, as Docker writes them), `manifest.json`,
 //! `repositories`. Saving by id writes no names (as `docker save <id>` does). Every blob is
 //! re-verified while it is copied. [`Store::save`] writes a temporary file beside `out` and
-//! renames it, so a failed save leaves no partial tarball.
+//! renames it, so a failed save leaves no partial tarball (and a killed one leaves a note by
+//! which the next command removes it: see [`super::leftovers`]).
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -20,6 +21,7 @@ use super::digest::Sha256Reader;
 use super::error::{io_at, ImageError, Result};
 use super::index::{canonical_json, REF_NAME};
 use super::inspect::split_name;
+use super::leftovers::SaveNote;
 use super::parse_reference;
 use super::store::{Store, OCI_LAYOUT};
 use super::unpacked::check;
@@ -43,12 +45,19 @@ fn blob_path(digest: &str) -> String {
 impl Store {
     /// Writes the image `reference` names to the file `out` (see the module docs).
     pub fn save(&self, reference: &str, out: &Path) -> Result<()> {
+        check_output_path(out)?;
         let file_name = out
             .file_name()
             .map_or("save".into(), |n| n.to_string_lossy());
         let tmp = out.with_file_name(format!(".{file_name}.{}", temp_name("tmp")));
+        // Before the temporary exists: the proof, for the next command, that it is ours.
+        let note = SaveNote::write(self.blobs.tmp_dir(), &tmp)?;
         let result = (|| {
-            let file = File::create(&tmp).map_err(io_at("creating", &tmp))?;
+            let file = File::options()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .map_err(io_at("creating", &tmp))?;
             let buf = self.save_to_writer(reference, BufWriter::new(file))?;
             let file = buf
                 .into_inner()
@@ -59,6 +68,7 @@ impl Store {
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
+        drop(note);
         result
     }
 
@@ -78,6 +88,31 @@ impl Store {
             Entries::Store(e) => e,
         })?;
         tar.into_inner().map_err(werr)
+    }
+}
+
+/// What Docker's client checks of `save -o PATH` before it writes: PATH's directory exists,
+/// and PATH, if it exists, is no device (the temporary is renamed over PATH: a device node
+/// such as /dev/full would be replaced by a file).
+fn check_output_path(out: &Path) -> Result<()> {
+    let dir = out.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = dir {
+        if fs::metadata(dir).is_err_and(|e| e.kind() == io::ErrorKind::NotFound) {
+            return Err(ImageError::OutputPath(format!(
+                "directory {:?} does not exist",
+                dir.display().to_string()
+            )));
+        }
+    }
+    use std::os::unix::fs::FileTypeExt;
+    match fs::metadata(out) {
+        Ok(m) if m.file_type().is_char_device() || m.file_type().is_block_device() => {
+            Err(ImageError::OutputPath(format!(
+                "{:?} must be a directory or a regular file: got a device",
+                out.display().to_string()
+            )))
+        }
+        _ => Ok(()),
     }
 }
 

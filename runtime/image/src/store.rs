@@ -9,6 +9,7 @@ use super::blobs::Blobs;
 use super::digest::is_hex;
 use super::error::{io_at, json_at, ImageError, Result};
 use super::index::{canonical_json, oci_digest, write_atomic, Index, StoreLock};
+use super::leftovers;
 use super::reference::parse_reference;
 use super::unpacked::ensure_unpacked;
 use super::{ImageInfo, LayerInfo};
@@ -59,8 +60,9 @@ impl Store {
 
     /// Removes what killed writers left: files and directories under `images/tmp/`, and
     /// `layers/.tmp-*` (an unpack) and `layers/.trash-*` (a removal), whose maker has ended
-    /// (see [`super::owner`]). Names without an owner tag (older versions) go when older than
-    /// a day.
+    /// (see [`super::owner`]), with what their notes and markers point to outside
+    /// `images/tmp/` (see [`leftovers`]). Names without an owner tag (older versions) go when
+    /// older than a day.
     fn sweep_stale_temporaries(&self) {
         let day = std::time::Duration::from_secs(24 * 3600);
         let old = |p: &Path| {
@@ -68,6 +70,7 @@ impl Store {
                 .and_then(|m| m.modified())
                 .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > day))
         };
+        let mut markers = Vec::new();
         for (dir, only_dot) in [(self.blobs.tmp_dir(), false), (self.layers.as_path(), true)] {
             let Ok(entries) = fs::read_dir(dir) else {
                 continue;
@@ -75,11 +78,26 @@ impl Store {
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
                 let temp = !only_dot || name.starts_with(".tmp-") || name.starts_with(".trash-");
-                let stale = super::owner::left_by_dead_process(&name)
-                    || (super::owner::tag_in(&name).is_none() && old(&e.path()));
-                if temp && stale {
-                    let _ = fs::remove_dir_all(e.path()).or_else(|_| fs::remove_file(e.path()));
+                let dead = super::owner::left_by_dead_process(&name);
+                let stale = dead || (super::owner::tag_in(&name).is_none() && old(&e.path()));
+                if !temp || !stale {
+                    continue;
                 }
+                if !only_dot && dead && name.starts_with(leftovers::BLOBS_MARKER) {
+                    markers.push(e.path());
+                    continue;
+                }
+                if !only_dot && dead && name.starts_with(leftovers::SAVE_NOTE) {
+                    leftovers::sweep_note(&e.path());
+                }
+                let _ = fs::remove_dir_all(e.path()).or_else(|_| fs::remove_file(e.path()));
+            }
+        }
+        // A writer killed between writing blobs and listing them: the markers go once the
+        // blobs no image refers to are gone (later, if a live writer holds the lock now).
+        if !markers.is_empty() && self.remove_unreferenced_blobs().unwrap_or(false) {
+            for m in markers {
+                let _ = fs::remove_file(m);
             }
         }
     }

@@ -336,70 +336,178 @@ fn unquote(s: &str) -> String {
     }
 }
 
-/// `K=V K2="two words"` or the legacy `K value with spaces`.
+/// ENV's and LABEL's `K=V K2="two words"`, or the legacy `K value with spaces`, as Docker's
+/// parser reads them (`parseNameVal`): the line is cut into words where whitespace is outside
+/// quotes ([`words`]); if the first word has no `=` it is the legacy form (the key, then all
+/// the rest), else every word is `KEY=value`, cut at its first `=`. Keys and values are kept
+/// as written (quotes, escapes, `$`): the build reads each one as a shell word
+/// ([`shell_word`]) with the variables of its step. Quotes must close.
 fn pairs(rest: &str) -> Result<Vec<(String, String)>, PairsError> {
-    let first = rest.split_whitespace().next().unwrap_or("");
-    if !first.contains('=') {
+    let words = words(rest);
+    let first = words.first().ok_or(PairsError::NoValue)?;
+    let out = if !first.contains('=') {
         let (k, v) = rest
-            .split_once(char::is_whitespace)
+            .trim()
+            .split_once(|c: char| c.is_whitespace())
             .ok_or(PairsError::NoValue)?;
-        return Ok(vec![(k.to_string(), v.trim().to_string())]);
+        vec![(k.to_string(), v.trim_start().to_string())]
+    } else {
+        words
+            .iter()
+            .map(|w| {
+                w.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .ok_or_else(|| PairsError::NotPairs(w.clone()))
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    for (k, v) in &out {
+        for w in [k, v] {
+            shell_word(w, &HashMap::new())
+                .map_err(|_| PairsError::Unterminated(rest.to_string()))?;
+        }
     }
-    let mut out = Vec::new();
-    let mut chars = rest.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        if chars.peek().is_none() {
-            break;
-        }
-        let mut key = String::new();
-        while let Some(&c) = chars.peek() {
-            if c == '=' || c.is_whitespace() {
-                break;
-            }
-            key.push(c);
-            chars.next();
-        }
-        if chars.next() != Some('=') || key.is_empty() {
-            return Err(PairsError::NotPairs(rest.to_string()));
-        }
-        let mut value = String::new();
-        let mut quote = None;
-        while let Some(&c) = chars.peek() {
-            match quote {
-                Some(q) if c == q => {
-                    quote = None;
-                    chars.next();
-                }
-                Some(_) => {
-                    value.push(c);
-                    chars.next();
-                }
-                None if c == '"' || c == '\'' => {
-                    quote = Some(c);
-                    chars.next();
-                }
-                None if c.is_whitespace() => break,
-                None if c == '\\' => {
-                    chars.next();
-                    if let Some(n) = chars.next() {
-                        value.push(n);
-                    }
-                }
-                None => {
-                    value.push(c);
-                    chars.next();
-                }
-            }
-        }
-        if quote.is_some() {
-            return Err(PairsError::Unterminated(rest.to_string()));
-        }
-        out.push((key, value));
+    if out.iter().any(|(k, _)| k.is_empty()) {
+        return Err(PairsError::NotPairs(rest.to_string()));
     }
     Ok(out)
+}
+
+/// Docker's `parseWords`: words split at whitespace outside quotes, each kept as written
+/// (quotes and escapes in it); a `\` outside quotes keeps the next character in the word,
+/// inside `"…"` too, never inside `'…'`.
+pub fn words(rest: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    // A quoted empty word ("") is still a word.
+    let mut blank_ok = false;
+    let mut quote: Option<char> = None;
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            None if c.is_whitespace() => {
+                if blank_ok || !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+                blank_ok = false;
+            }
+            None => {
+                if c == '"' || c == '\'' {
+                    quote = Some(c);
+                    blank_ok = true;
+                }
+                if c == '\\' {
+                    // An escape at the end of the line is dropped.
+                    if let Some(n) = chars.next() {
+                        word.push(c);
+                        word.push(n);
+                    }
+                    continue;
+                }
+                word.push(c);
+            }
+            Some(q) => {
+                if c == q {
+                    quote = None;
+                }
+                if c == '\\' && q != '\'' {
+                    match chars.next() {
+                        Some(n) => {
+                            word.push(c);
+                            word.push(n);
+                        }
+                        None => quote = None,
+                    }
+                    continue;
+                }
+                word.push(c);
+            }
+        }
+    }
+    if blank_ok || !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// One shell word as Docker's builder reads ENV and LABEL keys and values (`ProcessWord`):
+/// `'…'` literally; `"…"` with `$VAR` and `\"`, `\$`, `\\` escapes (any other `\` kept);
+/// outside quotes `\` keeps the next character and `$VAR`/`${VAR}` are replaced (unknown ones
+/// by nothing). A quote that does not close is an error.
+pub fn shell_word(text: &str, vars: &HashMap<String, String>) -> Result<String, String> {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => loop {
+                match chars.next() {
+                    Some('\'') => break,
+                    Some(ch) => out.push(ch),
+                    None => {
+                        return Err("unexpected end of statement while looking for matching \
+                                    single-quote"
+                            .into())
+                    }
+                }
+            },
+            '"' => loop {
+                match chars.next() {
+                    Some('"') => break,
+                    Some('$') => out.push_str(&dollar(&mut chars, vars)),
+                    Some('\\') => match chars.peek() {
+                        None => {}
+                        Some(&n @ ('"' | '$' | '\\')) => {
+                            chars.next();
+                            out.push(n);
+                        }
+                        Some(_) => out.push('\\'),
+                    },
+                    Some(ch) => out.push(ch),
+                    None => {
+                        return Err("unexpected end of statement while looking for matching \
+                                    double-quote"
+                            .into())
+                    }
+                }
+            },
+            '$' => out.push_str(&dollar(&mut chars, vars)),
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
+/// After a `$`: `NAME` or `{NAME}` replaced by its value (nothing when unknown); a `$` not
+/// followed by a name stays.
+fn dollar(
+    chars: &mut std::iter::Peekable<std::str::Chars>,
+    vars: &HashMap<String, String>,
+) -> String {
+    let braced = chars.peek() == Some(&'{');
+    if braced {
+        chars.next();
+    }
+    let mut name = String::new();
+    while let Some(&n) = chars.peek() {
+        if n.is_ascii_alphanumeric() || n == '_' {
+            name.push(n);
+            chars.next();
+        } else {
+            break;
+        }
+    }
+    if braced && chars.peek() == Some(&'}') {
+        chars.next();
+    }
+    if name.is_empty() {
+        return if braced { "${".into() } else { "$".into() };
+    }
+    vars.get(&name).cloned().unwrap_or_default()
 }
 
 /// `$VAR` and `${VAR}` from the build's ARG and ENV values (unknown ones become empty, as in
@@ -468,7 +576,7 @@ mod tests {
             lines[2].instruction,
             Instruction::Env(vec![
                 ("A".into(), "1".into()),
-                ("B".into(), "two words".into())
+                ("B".into(), "\"two words\"".into())
             ])
         );
         assert_eq!(lines[3].number, 5);
@@ -543,7 +651,106 @@ mod tests {
         assert_eq!(substitute("x$A ${A}y $B \\$A", &vars), "x1 1y  $A");
     }
 
+    /// LABEL's pairs as the build reads them (each key and value a shell word).
+    fn labels(line: &str, vars: &HashMap<String, String>) -> Vec<(String, String)> {
+        let lines = parse(&format!("FROM x\n{line}\n")).unwrap();
+        let Instruction::Label(pairs) = &lines[1].instruction else {
+            panic!("{line}: {:?}", lines[1].instruction);
+        };
+        pairs
+            .iter()
+            .map(|(k, v)| (shell_word(k, vars).unwrap(), shell_word(v, vars).unwrap()))
+            .collect()
+    }
+
+    fn pairs_of(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn label_keys_and_values_are_read_as_dockers_words() {
+        let vars: HashMap<String, String> = [("A".to_string(), "1".to_string())].into();
+        assert_eq!(
+            labels(r#"LABEL "with space"="c d""#, &vars),
+            pairs_of(&[("with space", "c d")])
+        );
+        assert_eq!(
+            labels(
+                r#"LABEL a=b c="d e" 'f g'='$A' "h"="$A" i\ j=k\ l "m\"n"=o"#,
+                &vars
+            ),
+            pairs_of(&[
+                ("a", "b"),
+                ("c", "d e"),
+                ("f g", "$A"),
+                ("h", "1"),
+                ("i j", "k l"),
+                ("m\"n", "o")
+            ])
+        );
+        // Only \", \$ and \\ are escapes inside double quotes; an empty quoted value is one.
+        assert_eq!(
+            labels(r#"LABEL a="x\ny\$A\\" b="""#, &vars),
+            pairs_of(&[("a", "x\\ny$A\\"), ("b", "")])
+        );
+        // The legacy form: the first word has no `=`.
+        assert_eq!(
+            labels("LABEL key some \"value\" $A", &vars),
+            pairs_of(&[("key", "some value 1")])
+        );
+        assert!(parse("FROM x\nLABEL \"a b=c\n").is_err());
+        assert!(parse("FROM x\nLABEL a=b c\n").is_err());
+        assert!(parse("FROM x\nLABEL =b\n").is_err());
+    }
+
+    #[test]
+    fn words_keep_what_they_are_made_of() {
+        assert_eq!(
+            words(r#"a "b c"  d\ e 'f\' "" x"#),
+            ["a", r#""b c""#, r"d\ e", r"'f\'", r#""""#, "x"]
+        );
+        assert_eq!(words("  "), Vec::<String>::new());
+        assert_eq!(
+            shell_word("'unclosed", &HashMap::new()).unwrap_err(),
+            "unexpected end of statement while looking for matching single-quote"
+        );
+    }
+
+    /// A string as a Dockerfile writes it in double quotes: `\`, `"` and `$` escaped.
+    fn double_quoted(s: &str) -> String {
+        let mut out = String::from('"');
+        for c in s.chars() {
+            if matches!(c, '\\' | '"' | '$') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
+        out
+    }
+
     proptest! {
+        #[test]
+        fn quoted_label_pairs_read_back_as_written(
+            pairs in proptest::collection::vec(("[^\\x00-\\x1f\\x7f=]{1,12}", "[^\\x00-\\x1f\\x7f]{0,12}"), 1..4)
+        ) {
+            let line = pairs
+                .iter()
+                .map(|(k, v)| format!("{}={}", double_quoted(k), double_quoted(v)))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let got = labels(&format!("LABEL {line}"), &HashMap::new());
+            prop_assert_eq!(got, pairs);
+        }
+
+        #[test]
+        fn single_quoted_values_are_literal(v in "[^\\x00-\\x1f\\x7f']{0,16}") {
+            let vars: HashMap<String, String> = [("A".to_string(), "1".to_string())].into();
+            prop_assert_eq!(labels(&format!("LABEL k='{v}'"), &vars), vec![("k".to_string(), v)]);
+        }
+
         #[test]
         fn parse_never_panics(s in "\\PC{0,80}") {
             let _ = parse(&s);

@@ -292,7 +292,7 @@ pub fn build(engine: &Engine, a: &BuildArgs, out: &mut dyn Write) -> Result<Imag
                 )?
             }
             other => {
-                apply_metadata(&mut config, other, &sub, line)?;
+                apply_metadata(&mut config, other, &sub, &vars, line)?;
                 engine
                     .store
                     .commit(base.as_ref(), None, config.clone(), &created_by)?
@@ -342,13 +342,17 @@ fn apply_metadata(
     config: &mut Config,
     ins: &Instruction,
     sub: &dyn Fn(&str) -> String,
+    vars: &HashMap<String, String>,
     line: &Line,
 ) -> Result<()> {
+    // ENV's and LABEL's keys and values are shell words (their quotes close: checked when
+    // parsed).
+    let word = |w: &str| dockerfile::shell_word(w, vars).unwrap_or_else(|_| w.to_string());
     match ins {
         Instruction::Env(pairs) => {
             let mut env = config.env().clone().unwrap_or_default();
             for (k, v) in pairs {
-                let v = sub(v);
+                let (k, v) = (word(k), word(v));
                 env.retain(|e| e.split('=').next() != Some(k.as_str()));
                 env.push(format!("{k}={v}"));
             }
@@ -357,7 +361,7 @@ fn apply_metadata(
         Instruction::Label(pairs) => {
             let mut labels = config.labels().clone().unwrap_or_default();
             for (k, v) in pairs {
-                labels.insert(k.clone(), sub(v));
+                labels.insert(word(k), word(v));
             }
             config.set_labels(Some(labels));
         }

@@ -25,6 +25,9 @@ pub struct ExecOptions {
     pub env: Vec<String>,
     pub cwd: Option<PathBuf>,
     pub user: Option<(u32, Option<u32>)>,
+    /// With `user`: its supplementary groups (none when `None`), as runc's
+    /// `--additional-gids`.
+    pub additional_gids: Option<Vec<u32>>,
     pub detach: bool,
     pub pid_file: Option<PathBuf>,
     /// `--tty`: give the process a terminal (process.terminal), unless `process` says.
@@ -50,7 +53,22 @@ pub fn parse_user(text: &str) -> Result<(u32, Option<u32>)> {
     Ok((uid, gid))
 }
 
+/// `hullrt exec`: the process's status; one that could not be started is reported on stderr
+/// (and in the log) and gives the shell's status for it (126, 127), as runc does.
 pub fn exec(root: &std::path::Path, id: &str, opts: ExecOptions) -> Result<i32> {
+    match run_exec(root, id, opts) {
+        Err(Error::Exec { code, reason }) => {
+            eprintln!("hullrt: exec in container {id:?}: {reason}");
+            crate::log::error(format!("exec in container {id:?}: {reason}"));
+            Ok(code)
+        }
+        other => other,
+    }
+}
+
+/// [`exec`] for a caller that reports failures itself (hull): a process that could not be
+/// started is an [`Error::Exec`] with the shell's status and the reason, nothing printed.
+pub fn run_exec(root: &std::path::Path, id: &str, opts: ExecOptions) -> Result<i32> {
     let c = Container::load(root, id)?;
     c.require(Op::Exec)?;
     let spec = c.dir.load_config()?;
@@ -96,7 +114,7 @@ fn with_flags(mut proc_: Process, opts: &ExecOptions) -> Result<Process> {
         let mut user = proc_.user().clone();
         user.set_uid(uid);
         user.set_gid(gid.unwrap_or(uid));
-        user.set_additional_gids(None);
+        user.set_additional_gids(opts.additional_gids.clone().filter(|g| !g.is_empty()));
         proc_.set_user(user);
     }
     if !opts.caps.is_empty() {
@@ -281,12 +299,11 @@ fn exec_process(
         }
     }
     let code = process::wait_exit(helper)?;
-    if let Some(text) = failure {
+    match failure {
         // The helper exits 127 (not found) or 126 (could not execute), as a shell would.
-        eprintln!("hullrt: exec in container {id:?}: {text}");
-        crate::log::error(format!("exec in container {id:?}: {text}"));
+        Some(reason) => Err(Error::Exec { code, reason }),
+        None => Ok(code),
     }
-    Ok(code)
 }
 
 /// In a new session, a pty from the container's /dev/pts becomes the controlling terminal and
