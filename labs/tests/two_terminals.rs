@@ -6,12 +6,13 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::io::Write;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use common::pty::Terminal;
 
 use nix::sys::termios::{self, LocalFlags};
 
@@ -51,82 +52,11 @@ fn text(o: &Output) -> String {
     )
 }
 
-/// Terminal A: `hull-lab start ID` on a pseudo-terminal of its own, everything it prints
-/// collected.
-struct TerminalA {
-    child: Child,
-    master: std::fs::File,
-    slave: OwnedFd,
-    seen: Arc<Mutex<String>>,
-}
-
-impl TerminalA {
-    fn start(state: &Path, id: &str) -> TerminalA {
-        let pty = nix::pty::openpty(None, None).unwrap();
-        let slave = pty.slave;
-        let mut cmd = lab_cmd(state);
-        cmd.args(["start", id])
-            .stdin(Stdio::from(slave.try_clone().unwrap()))
-            .stdout(Stdio::from(slave.try_clone().unwrap()))
-            .stderr(Stdio::from(slave.try_clone().unwrap()));
-        // SAFETY: setsid and an ioctl between fork and exec.
-        unsafe {
-            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
-                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let child = cmd.spawn().unwrap();
-        let master = std::fs::File::from(pty.master);
-        let seen = Arc::new(Mutex::new(String::new()));
-        let (mut reader, sink) = (master.try_clone().unwrap(), seen.clone());
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        TerminalA {
-            child,
-            master,
-            slave,
-            seen,
-        }
-    }
-
-    fn type_line(&mut self, line: &str) {
-        self.master.write_all(line.as_bytes()).unwrap();
-        self.master.write_all(b"\r").unwrap();
-    }
-
-    fn wait_for(&self, what: &str, limit: Duration) -> String {
-        let deadline = Instant::now() + limit;
-        loop {
-            let seen = self.seen.lock().unwrap().clone();
-            if seen.contains(what) {
-                return seen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "terminal A never showed {what:?}; it showed:\n{seen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for TerminalA {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Terminal A: `hull-lab start ID` on a pseudo-terminal of its own.
+fn terminal_a(state: &Path, id: &str) -> Terminal {
+    let mut cmd = lab_cmd(state);
+    cmd.args(["start", id]);
+    Terminal::spawn(cmd)
 }
 
 fn active_sandbox(state: &Path) -> Option<PathBuf> {
@@ -140,7 +70,7 @@ fn active_sandbox(state: &Path) -> Option<PathBuf> {
 fn a_second_terminal_helps_and_does_not_wreck_the_first() {
     let state = tempfile::tempdir().unwrap();
     let st = state.path();
-    let mut a = TerminalA::start(st, "namespaces");
+    let mut a = terminal_a(st, "namespaces");
     a.wait_for("[lab namespaces", Duration::from_secs(60));
     let sandbox = active_sandbox(st).expect("lab A is open, with its owner recorded");
 

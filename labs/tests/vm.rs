@@ -170,6 +170,65 @@ fn a_guest_that_fails_hangs_or_panics_gives_a_clear_result() {
     assert_clean(&before);
 }
 
+/// Processes whose command line names one of `runs` (QEMU names its run directory).
+fn processes_naming(runs: &[&String]) -> Vec<String> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if runs.iter().any(|r| cmdline.contains(r.as_str())) {
+            found.push(cmdline);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_lab_opens_in_a_vm_on_its_serial_console() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _ready = ready();
+    let before = leftovers();
+    let state = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hull-lab"));
+    cmd.args(["start", "--vm", "namespaces"])
+        .env("HULL_LAB_STATE_DIR", state.path())
+        .env("HULL_BIN", common::hull())
+        .env("NO_COLOR", "1")
+        .env("TERM", "dumb");
+    let mut t = common::pty::Terminal::spawn(cmd);
+    // The learner's shell in the guest: the lab's prompt on the serial console.
+    t.wait_for("[lab namespaces", Duration::from_secs(300));
+    let runs: Vec<String> = leftovers()
+        .1
+        .into_iter()
+        .filter(|r| !before.1.contains(r))
+        .collect();
+    assert_eq!(runs.len(), 1, "one run directory for the VM: {runs:?}");
+    // Typed on the host's terminal, run in the guest's sandbox: cgroup v2 only, below the
+    // session cgroup, in the sandbox's leaf.
+    t.type_line("cat /proc/self/cgroup");
+    t.wait_for("0::/session.scope/", Duration::from_secs(60));
+    t.type_line("exit");
+    let status = t.wait_exit(Duration::from_secs(120));
+    eprintln!("hull-lab start --vm ended: {status}");
+    let seen = t.seen.lock().unwrap().clone();
+    let line = seen
+        .lines()
+        .find(|l| l.starts_with("0::/session.scope/"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("/hull-lab-") && line.trim_end().ends_with("/hull-leaf"),
+        "the shell is in the sandbox's leaf: {line:?}"
+    );
+    let runs: Vec<&String> = runs.iter().collect();
+    let left = processes_naming(&runs);
+    assert!(
+        left.is_empty(),
+        "processes of the VM left running: {left:?}"
+    );
+    assert_clean(&before);
+}
+
 #[test]
 fn the_guest_is_cached_under_a_content_key() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());

@@ -1,6 +1,8 @@
 //! Shared by the labs' integration tests: they drive the real kernel and the built `hull`.
 #![allow(dead_code)]
 
+pub mod pty;
+
 use std::path::PathBuf;
 
 /// The built `hull` (`cargo build --workspace --bins` makes it next to the test binaries).
