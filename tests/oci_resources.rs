@@ -152,3 +152,18 @@ fn relative_cgroups_path_is_created_below_the_callers_cgroup() {
         "the container is in none of its own cgroups:\n{theirs}"
     );
 }
+
+#[test]
+fn a_cgroups_path_through_the_process_leaf_is_refused() {
+    // cgroup v2: hullrt may move its caller's processes into `<own>/hull-leaf`; a container
+    // there would share their cgroup, its limits and its kills.
+    let ctx = Ctx::hullrt();
+    let b = ctx.bundle();
+    let path = format!("{}/hull-leaf", b.cgroup);
+    b.edit(|c| c["linux"]["cgroupsPath"] = json!(path));
+    let before = ctx.snapshot();
+    let out = ctx.create(&b);
+    assert!(!out.status.success(), "created: {}", describe(&out));
+    assert!(stderr(&out).contains("hull-leaf"), "{}", describe(&out));
+    assert_eq!(ctx.snapshot(), before, "a refused create leaves nothing");
+}

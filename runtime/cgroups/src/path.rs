@@ -172,6 +172,16 @@ fn relative_cgroups_path(path: &Path) -> Result<PathBuf> {
     let mut relative = PathBuf::new();
     for component in path.components() {
         match component {
+            // A container in the leaf would share its cgroup (limits, kills) with the
+            // processes hull moves there.
+            Component::Normal(part) if part == super::v2::PROCESS_LEAF => {
+                return Err(CgroupError::Invalid(format!(
+                    "cgroupsPath {:?} names {:?}, the cgroup hull keeps for its callers' own \
+                     processes",
+                    path.display().to_string(),
+                    super::v2::PROCESS_LEAF
+                )))
+            }
             Component::Normal(part) => relative.push(part),
             Component::RootDir | Component::CurDir => {}
             Component::ParentDir | Component::Prefix(_) => {
@@ -468,6 +478,15 @@ mod tests {
                 "{input}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn the_process_leaf_is_no_containers_cgroup() {
+        for input in ["hull-leaf", "/hull-leaf", "a/hull-leaf", "hull-leaf/b"] {
+            let err = relative_cgroups_path(Path::new(input)).unwrap_err();
+            assert!(err.to_string().contains("hull-leaf"), "{input}: {err}");
+        }
+        assert!(relative_cgroups_path(Path::new("hull-leafy")).is_ok());
     }
 
     #[test]
