@@ -55,6 +55,9 @@ pub struct Info {
     pub holder_start: u64,
     pub cgroups: cgroup::Tree,
     pub hull: PathBuf,
+    /// The caps the kernel enforces on the sandbox.
+    #[serde(default)]
+    pub capped: cgroup::Capped,
 }
 
 pub struct Sandbox {
@@ -68,13 +71,35 @@ pub struct Sandbox {
 
 impl Sandbox {
     /// A fresh sandbox, with `hull` the binary its commands find on their PATH, capped by
-    /// [`cgroup::Limits::from_env`].
+    /// [`cgroup::Limits::from_env`]. A cap the user asked for (`$HULL_LAB_MEMORY`,
+    /// `$HULL_LAB_PIDS`) that the kernel cannot enforce here is an error; a default one is
+    /// not (see [`Sandbox::uncapped`]).
     pub fn create(hull: &Path) -> Result<Sandbox, SandboxError> {
         let limits = cgroup::Limits::from_env().map_err(|why| SandboxError::Gone {
             dir: "(not made)".into(),
             why,
         })?;
-        Sandbox::create_with(hull, &limits)
+        let sb = Sandbox::create_with(hull, &limits)?;
+        let unmet = cgroup::Capped::asked_in_env().unmet_by(sb.info.capped);
+        if !unmet.is_empty() {
+            let (_, why) = cgroup::enforceable();
+            return Err(SandboxError::Gone {
+                dir: sb.dir.display().to_string(),
+                why: format!(
+                    "${} asks for a cap this host cannot enforce on a sandbox ({why}); unset it to run without",
+                    unmet.join(" and $")
+                ),
+            });
+        }
+        Ok(sb)
+    }
+
+    /// The one-line warning for a sandbox the kernel does not (fully) cap, if it is one.
+    pub fn uncapped(&self) -> Option<String> {
+        if self.info.capped.memory && self.info.capped.pids {
+            return None;
+        }
+        self.info.capped.warning(&cgroup::enforceable().1)
     }
 
     /// A fresh sandbox with the given caps.
@@ -97,6 +122,7 @@ impl Sandbox {
                 holder_start: 0,
                 cgroups: cgroup::Tree { dirs: Vec::new() },
                 hull: hull.to_path_buf(),
+                capped: cgroup::Capped::default(),
             },
             dir,
             ns: Vec::new(),
@@ -110,7 +136,7 @@ impl Sandbox {
         }
         sandbox.info.cgroups =
             cgroup::Tree::create(&name).map_err(io_err("create the sandbox's cgroups"))?;
-        sandbox
+        sandbox.info.capped = sandbox
             .info
             .cgroups
             .limit(limits)
