@@ -107,6 +107,18 @@ pub fn fresh(hull: &Path) -> Result<Sandbox, SandboxError> {
     Ok(sb)
 }
 
+/// What `start` and `goto` give the learner: a sandbox [`prepare`]d to step `at`, handed over
+/// (see [`crate::check::hand_over`]: a failing check answers at once, without waiting for the
+/// runner's own containers to settle).
+pub fn goto(hull: &Path, s: &Scenario, at: usize) -> Result<Sandbox, RunError> {
+    let sb = prepare(hull, s, at)?;
+    crate::check::hand_over(&sb).map_err(|source| SandboxError::Io {
+        what: "mark the sandbox as handed over".into(),
+        source,
+    })?;
+    Ok(sb)
+}
+
 /// A fresh sandbox with the setup done and the solutions of steps `..upto` applied.
 pub fn prepare(hull: &Path, s: &Scenario, upto: usize) -> Result<Sandbox, RunError> {
     let sb = fresh(hull)?;
