@@ -136,7 +136,12 @@ mod tests {
             assert_eq!(fs::read_to_string(f.join(kept)).unwrap(), text, "{kept}");
         }
         assert!(f.join("images/tmp").is_dir());
-        for gone in ["images/tmp/partial", "runtime/abc123", "containers", "layers"] {
+        for gone in [
+            "images/tmp/partial",
+            "runtime/abc123",
+            "containers",
+            "layers",
+        ] {
             assert!(!f.join(gone).exists(), "{gone} was planted");
         }
         // A copy: what the sandbox changes stays in the sandbox.

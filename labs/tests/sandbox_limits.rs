@@ -117,12 +117,19 @@ fn caps_that_a_v2_hierarchy_cannot_enforce_are_reported_not_assumed() {
     let tree = Made(cgroup::Tree::create_in(&name, std::slice::from_ref(&v2)).expect("a cgroup"));
     let own = cgroup::dir_of(0, &v2).unwrap();
     assert!(
-        tree.0.dirs.iter().all(|d| d.parent() == Some(own.as_path())),
+        tree.0
+            .dirs
+            .iter()
+            .all(|d| d.parent() == Some(own.as_path())),
         "made below this process's own cgroup: {:?}",
         tree.0.dirs
     );
     let enforced = tree.0.limit(&cgroup::Limits::DEFAULT).expect("limit");
-    assert_eq!(enforced, cgroup::Capped::default(), "caps claimed on {v2:?}");
+    assert_eq!(
+        enforced,
+        cgroup::Capped::default(),
+        "caps claimed on {v2:?}"
+    );
     assert!(!tree.0.dirs[0].join("memory.max").exists());
 
     let (predicted, why) = cgroup::enforceable_in(std::slice::from_ref(&v2));

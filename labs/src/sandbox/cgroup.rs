@@ -241,7 +241,10 @@ impl Capped {
 pub fn enforceable() -> (Capped, String) {
     match hierarchies() {
         Ok(ms) => enforceable_in(&ms),
-        Err(e) => (Capped::default(), format!("cannot read the cgroup mounts: {e}")),
+        Err(e) => (
+            Capped::default(),
+            format!("cannot read the cgroup mounts: {e}"),
+        ),
     }
 }
 
