@@ -5,9 +5,11 @@
 //! namespaces; every command runs inside by joining the holder's cgroups and namespaces (what
 //! `nsenter -t HOLDER -m -n -u` does) just before its exec.
 //!
-//! Destroying it (explicitly, or on drop) removes everything: hull's containers (`hull rm -f`),
-//! every process in the cgroup subtree (the holder among them), the cgroups, the directory. The
-//! namespaces, their mounts and links die with their last process.
+//! Destroying it (explicitly, or on drop) removes everything: every process in the cgroup
+//! subtree (the holder and hull's containers among them), the cgroups (hull's below the
+//! sandbox's), the directory. The namespaces, their mounts, links and rules die with their last
+//! process. (A sandbox without a cgroup of its own has `hull rm -f` remove hull's containers
+//! first.)
 
 pub mod cgroup;
 mod exec;
@@ -362,8 +364,14 @@ impl Sandbox {
         let mut first: Option<SandboxError> = None;
         let has_containers = std::fs::read_dir(self.hull_root().join("containers"))
             .is_ok_and(|mut d| d.next().is_some());
-        if !self.ns.is_empty() && self.info.holder > 0 && has_containers {
-            // Let hull clean up after itself first; what it leaves is removed below anyway.
+        // With a cgroup subtree of its own, all hull made is below it (its containers'
+        // cgroups, every process), in the sandbox's namespaces (links, rules, mounts: they
+        // die with their last process) or in its directory (state): killing the subtree and
+        // removing it and the directory is the whole of it, and `hull rm -f` would only do
+        // part of that work first. Without one (cgroup v2 from the root cgroup, a lab VM's
+        // guest), hull's containers' cgroups are not below the sandbox: hull removes them.
+        let own_cgroups = !self.info.cgroups.dirs.is_empty();
+        if !own_cgroups && !self.ns.is_empty() && self.info.holder > 0 && has_containers {
             let listed = self.hull(
                 &["ps", "-a", "--format", "{{.ID}}"],
                 Duration::from_secs(20),
