@@ -1,6 +1,8 @@
 //! How long a failing `check` takes to answer, for every step of the five labs: a sandbox is
-//! brought to the step (setup and the earlier steps' solutions) and left to settle, then the
-//! step — not done yet — is graded again and again. The goal is under a second for each.
+//! brought to the step as `hull-lab goto` brings it (setup and the earlier steps' solutions,
+//! handed over), and the step — not done yet — is graded at once, then again and again. No
+//! time is given to settle: the goal, under a second for each, holds right after `goto`
+//! (`tests/check_latency.rs` asserts it for the first grading).
 //! Needs root and a built `hull` (`cargo build --workspace --bins`).
 //!
 //!     cargo bench -p hull-lab --bench check             # every step
@@ -10,7 +12,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use hull_lab::check::{grade_step, step_status, StepStatus};
-use hull_lab::runner::{network_missing, prepare};
+use hull_lab::runner::{goto, network_missing};
 use hull_lab::sandbox::find_hull;
 
 fn failing_check(c: &mut Criterion) {
@@ -41,13 +43,11 @@ fn failing_check(c: &mut Criterion) {
             {
                 continue;
             }
-            let sb = prepare(&hull, s, i).expect("a sandbox at the step");
+            let sb = goto(&hull, s, i).expect("a sandbox at the step");
             if s.needs_network() && network_missing(&sb).ok().flatten().is_some() {
                 eprintln!("{id}: hull has no networking: skipped");
                 continue;
             }
-            // A learner reads the task before checking: what the setup started settles.
-            std::thread::sleep(Duration::from_secs(3));
             g.bench_function(&id, |b| {
                 b.iter(|| {
                     let r = grade_step(&sb, step);

@@ -15,6 +15,7 @@ pub mod progress;
 pub mod runner;
 pub mod sandbox;
 pub mod schema;
+pub mod seed;
 pub mod ui;
 pub mod verify;
 pub mod vm;

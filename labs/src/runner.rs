@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::sandbox::{Sandbox, SandboxError};
 use crate::schema::Scenario;
+use crate::seed::Seed;
 
 /// A command a setup, solution or wrong attempt may take at most.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
@@ -77,27 +78,33 @@ pub fn setup(sb: &Sandbox, s: &Scenario) -> Result<(), RunError> {
 static BUSYBOX: Mutex<Option<Arc<Vec<u8>>>> = Mutex::new(None);
 
 /// A fresh sandbox whose image store already holds busybox, as a host that pulled it would:
-/// hull makes the image from the host's busybox the first time (seconds), loading a saved copy
-/// takes a fraction of that. Best effort: without it hull makes the image when first asked.
+/// hull makes the image from the host's busybox the first time, loading a saved copy takes a
+/// fraction of that. The first caller makes it while the others wait for it (labs verified at
+/// once would otherwise all make it at once). Best effort: without it hull makes the image
+/// when first asked.
 pub fn fresh(hull: &Path) -> Result<Sandbox, SandboxError> {
     let sb = Sandbox::create(hull)?;
     let tar = sb.dir().join("tmp/busybox.tar");
     let tar_arg = tar.display().to_string();
-    let cached = BUSYBOX.lock().map(|c| c.clone()).unwrap_or(None);
-    match cached {
+    let Ok(mut slot) = BUSYBOX.lock() else {
+        return Ok(sb);
+    };
+    match slot.clone() {
         Some(bytes) => {
+            drop(slot);
             if std::fs::write(&tar, bytes.as_slice()).is_ok() {
                 sb.hull(&["load", "-i", &tar_arg], COMMAND_TIMEOUT)?;
             }
         }
         None => {
-            let made = sb.hull(&["run", "--rm", "busybox", "true"], COMMAND_TIMEOUT)?;
+            // Naming the image makes it; no container needs to run for that.
+            let made = sb.hull(&["image", "inspect", "busybox"], COMMAND_TIMEOUT)?;
             if made.ok()
                 && sb
                     .hull(&["save", "-o", &tar_arg, "busybox"], COMMAND_TIMEOUT)?
                     .ok()
             {
-                if let (Ok(bytes), Ok(mut slot)) = (std::fs::read(&tar), BUSYBOX.lock()) {
+                if let Ok(bytes) = std::fs::read(&tar) {
                     *slot = Some(Arc::new(bytes));
                 }
             }
@@ -107,9 +114,49 @@ pub fn fresh(hull: &Path) -> Result<Sandbox, SandboxError> {
     Ok(sb)
 }
 
+/// A fresh sandbox whose image store starts as a copy of `seed` (busybox among its images,
+/// the lab's earlier builds in its build cache): no state of another sandbox, only what a host
+/// that built these images before would have.
+pub fn fresh_from(hull: &Path, seed: &Seed) -> Result<Sandbox, SandboxError> {
+    let sb = Sandbox::create(hull)?;
+    seed.plant(&sb.hull_root())
+        .map_err(|source| SandboxError::Io {
+            what: format!("plant the image store {}", seed.path().display()),
+            source,
+        })?;
+    Ok(sb)
+}
+
+/// What `start` and `goto` give the learner: a sandbox [`prepare`]d to step `at`, handed over
+/// (see [`crate::check::hand_over`]: a failing check answers at once, without waiting for the
+/// runner's own containers to settle).
+pub fn goto(hull: &Path, s: &Scenario, at: usize) -> Result<Sandbox, RunError> {
+    let sb = prepare(hull, s, at)?;
+    crate::check::hand_over(&sb).map_err(|source| SandboxError::Io {
+        what: "mark the sandbox as handed over".into(),
+        source,
+    })?;
+    Ok(sb)
+}
+
 /// A fresh sandbox with the setup done and the solutions of steps `..upto` applied.
 pub fn prepare(hull: &Path, s: &Scenario, upto: usize) -> Result<Sandbox, RunError> {
-    let sb = fresh(hull)?;
+    prepare_from(hull, s, upto, None)
+}
+
+/// [`prepare`], the sandbox's store planted from `seed` when one is given: every setup
+/// command and earlier solution still runs in the new sandbox, its builds answered from the
+/// build cache.
+pub fn prepare_from(
+    hull: &Path,
+    s: &Scenario,
+    upto: usize,
+    seed: Option<&Seed>,
+) -> Result<Sandbox, RunError> {
+    let sb = match seed {
+        Some(seed) => fresh_from(hull, seed)?,
+        None => fresh(hull)?,
+    };
     setup(&sb, s)?;
     for step in &s.steps[..upto.min(s.steps.len())] {
         run_all(&sb, &step.solution)?;

@@ -81,8 +81,9 @@ pub struct Wrong {
     pub commands: Vec<String>,
 }
 
-/// One observation of the real system. `within` is how long a check that is not yet true is
-/// retried; `look` overrides the default "where to look" advice.
+/// One observation of the real system. `within` is how long after the last change to the
+/// sandbox's containers a check that is not yet true is retried (a world that has been still
+/// for longer is not waited for); `look` overrides the default "where to look" advice.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Check {
@@ -280,7 +281,8 @@ impl Check {
         }
     }
 
-    /// How long a check that is not yet true is retried.
+    /// How long after the last change to the containers a check that is not yet true is
+    /// retried.
     pub fn within(&self) -> std::time::Duration {
         use std::time::Duration;
         let (own, default) = match self {

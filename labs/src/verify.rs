@@ -5,7 +5,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -14,6 +14,7 @@ use crate::check::{grade_step, step_status, CheckResult, Outcome, StepStatus};
 use crate::runner::{self, Ran, RunError};
 use crate::sandbox::Sandbox;
 use crate::schema::{Feature, Scenario};
+use crate::seed::Seed;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -147,6 +148,11 @@ fn run(hull: &Path, s: &Scenario, report: &mut ScenarioReport) -> Result<(), Run
         }
     }
     runner::setup(&sb, s)?;
+    // The main line's image store, kept after the setup and after each step's solution: an
+    // attempt's sandbox starts from the latest one its own replay will go past, so its builds
+    // answer from the cache (see `seed`).
+    let seeds = Seeds::default();
+    seeds.take(&sb);
     // Every wrong attempt, each in its own sandbox brought to its step, on a few workers
     // while the main line runs.
     let jobs: Vec<(usize, usize)> = s
@@ -162,13 +168,14 @@ fn run(hull: &Path, s: &Scenario, report: &mut ScenarioReport) -> Result<(), Run
             scope.spawn(|| loop {
                 let k = next.fetch_add(1, Ordering::SeqCst);
                 let Some(&(i, w)) = jobs.get(k) else { break };
-                let r = wrong_attempt(hull, s, i, w, no_network.as_deref());
+                let seed = seeds.for_step(i);
+                let r = wrong_attempt(hull, s, i, w, no_network.as_deref(), seed.as_deref());
                 if let Ok(mut all) = results.lock() {
                     all[k] = Some(r);
                 }
             });
         }
-        main_line(&sb, s)
+        main_line(&sb, s, &seeds)
     });
     let mut wrong = results.into_inner().unwrap_or_default().into_iter();
     let mut steps = main?;
@@ -182,12 +189,37 @@ fn run(hull: &Path, s: &Scenario, report: &mut ScenarioReport) -> Result<(), Run
     Ok(())
 }
 
+/// The seeds of one scenario: `k`, the store after the setup and the solutions of steps `..k`.
+#[derive(Default)]
+struct Seeds(Mutex<Vec<Option<Arc<Seed>>>>);
+
+impl Seeds {
+    /// Keeps `sb`'s store as the next seed (none when it cannot be copied: attempts then start
+    /// from an earlier one, or from nothing).
+    fn take(&self, sb: &Sandbox) {
+        let seed = Seed::take(&sb.hull_root()).ok().map(Arc::new);
+        if let Ok(mut all) = self.0.lock() {
+            all.push(seed);
+        }
+    }
+
+    /// The latest seed an attempt at step `i` may start from: one its own replay of the setup
+    /// and of the solutions before step `i` goes past.
+    fn for_step(&self, i: usize) -> Option<Arc<Seed>> {
+        let all = self.0.lock().ok()?;
+        all.iter().take(i + 1).rev().find_map(Clone::clone)
+    }
+}
+
 /// The learner's road: for each step, not passing before its solution, passing after.
-fn main_line(sb: &Sandbox, s: &Scenario) -> Result<Vec<StepReport>, RunError> {
+fn main_line(sb: &Sandbox, s: &Scenario, seeds: &Seeds) -> Result<Vec<StepReport>, RunError> {
     let mut steps = Vec::new();
-    for step in &s.steps {
+    for (i, step) in s.steps.iter().enumerate() {
         let before = phase(grade_step(sb, step), Vec::new(), false);
         let ran = runner::run_all(sb, &step.solution)?;
+        if i + 1 < s.steps.len() {
+            seeds.take(sb);
+        }
         let after = phase(grade_step(sb, step), ran, true);
         let failed = !after.ok;
         steps.push(StepReport {
@@ -209,6 +241,7 @@ fn wrong_attempt(
     i: usize,
     w: usize,
     no_network: Option<&str>,
+    seed: Option<&Seed>,
 ) -> WrongReport {
     let step = &s.steps[i];
     let attempt = &step.wrong[w];
@@ -222,7 +255,7 @@ fn wrong_attempt(
         };
     }
     let tried = (|| -> Result<Phase, RunError> {
-        let sb = runner::prepare(hull, s, i)?;
+        let sb = runner::prepare_from(hull, s, i, seed)?;
         let ran = runner::run_all(&sb, &attempt.commands)?;
         let p = phase(grade_step(&sb, step), ran, false);
         sb.destroy()?;

@@ -25,10 +25,10 @@ fn verified(id: &str) {
     let json = serde_json::to_string_pretty(&report).unwrap();
     match report.verdict {
         Verdict::Ok => {}
-        // Only a drill that needs hull's networking may be skipped, and only when hull
-        // says it has none; the ports lab's test fails loudly in the same situation.
+        // A drill is skipped only when it needs hull's networking and has none: a failure
+        // here, as for the labs (the test machines have it).
         Verdict::Skipped if d.needs_network() => {
-            eprintln!("{id}: skipped: {}", report.reason.unwrap_or_default())
+            common::no_networking(id, &report.reason.unwrap_or_default())
         }
         _ => panic!(
             "drill {id} failed verification: {}\n{json}",

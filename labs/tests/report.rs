@@ -35,8 +35,7 @@ fn attempts(id: &str) {
         let sb = prepare(&hull, &s, upto).unwrap_or_else(|e| panic!("{id}: {e}"));
         if s.needs_network() {
             if let Some(why) = network_missing(&sb).unwrap() {
-                eprintln!("{id}: skipped: {why}");
-                return;
+                common::no_networking(id, &why);
             }
         }
         let report = grade_all(&sb, &s);

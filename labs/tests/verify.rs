@@ -10,7 +10,7 @@ fn verified(id: &str) {
     let json = serde_json::to_string_pretty(&report).unwrap();
     match report.verdict {
         Verdict::Ok => {}
-        Verdict::Skipped => eprintln!("{id}: skipped: {}", report.reason.unwrap_or_default()),
+        Verdict::Skipped => common::no_networking(id, &report.reason.unwrap_or_default()),
         Verdict::Failed => panic!(
             "{id} failed verification: {}\n{json}",
             report.reason.unwrap_or_default()

@@ -99,6 +99,10 @@ pub fn list(app: &App) -> Result<u8> {
             crate::sandbox::cgroup::ENV_PIDS
         ))
     );
+    let (capped, why) = crate::sandbox::cgroup::enforceable();
+    if let Some(warning) = capped.warning(&why) {
+        println!("{}", app.style.yellow(&warning));
+    }
     Ok(0)
 }
 
@@ -268,6 +272,10 @@ pub fn verify(app: &App, ids: &[String], repeat: usize) -> Result<u8> {
             .collect::<Result<_>>()?
     };
     let hull = app.hull()?;
+    let (capped, why) = crate::sandbox::cgroup::enforceable();
+    if let Some(warning) = capped.warning(&why) {
+        eprintln!("{}", app.style.yellow(&warning));
+    }
     let mut reports = Vec::new();
     for round in 1..=repeat.max(1) {
         // The labs at once, each in its own sandboxes: most of verifying is waiting (for a

@@ -83,8 +83,11 @@ fn open(app: &App, s: &Scenario, at: usize, keep: bool) -> Result<u8> {
             .dim(&format!("Preparing a fresh sandbox for {}{note}…", s.id))
     );
     let mut sb =
-        runner::prepare(&hull, s, at).with_context(|| format!("cannot prepare lab {}", s.id))?;
+        runner::goto(&hull, s, at).with_context(|| format!("cannot prepare lab {}", s.id))?;
     sb.keep(); // from now on the progress file knows it; it goes when the shell is left
+    if let Some(warning) = sb.uncapped() {
+        eprintln!("{}", app.style.yellow(&warning));
+    }
     let shell_here = std::io::IsTerminal::is_terminal(&std::io::stdin()) || !keep;
     p.active = Some(Active {
         lab: s.id.clone(),

@@ -99,7 +99,7 @@ pub fn step_status(results: &[CheckResult]) -> StepStatus {
 /// dependence (the container, then what it serves): once an earlier check has settled as not
 /// yet true, the later ones stop retrying and report what they see.
 pub fn grade_step(sb: &Sandbox, step: &Step) -> Vec<CheckResult> {
-    let still_since = last_change(sb);
+    let still_since = last_change(sb).filter(|t| handed_over(sb) != Some(*t));
     // Per check: 0 while it runs, PASSED or FAILED once settled.
     let state: Vec<AtomicU8> = step.checks.iter().map(|_| AtomicU8::new(0)).collect();
     std::thread::scope(|scope| {
@@ -187,6 +187,41 @@ pub fn last_change(sb: &Sandbox) -> Option<SystemTime> {
         }
     }
     Some(newest)
+}
+
+/// Where [`hand_over`] keeps the sandbox's state of the moment it was handed over.
+const HANDED_OVER: &str = "handed-over";
+
+/// Marks the sandbox as handed to the learner: its containers as they are now were made by the
+/// runner (the setup, the solutions of the steps before), not by the learner. Until they
+/// change, a check that is not yet true is not retried. The retry window is there for what the
+/// learner just started; of the world the runner makes, `verify` shows that the step does not
+/// pass even once it has settled (it grades that world with the windows), so waiting would
+/// change no verdict, and a failing check right after `start` or `goto` answers at once. The
+/// mark decides how long a check waits, never what it sees.
+pub fn hand_over(sb: &Sandbox) -> std::io::Result<()> {
+    let stamp = match last_change(sb) {
+        Some(t) => stamp_of(t),
+        None => "none".to_owned(),
+    };
+    std::fs::write(sb.dir().join(HANDED_OVER), stamp)
+}
+
+/// The last change to the containers when the sandbox was handed over, if it was and there
+/// were any.
+fn handed_over(sb: &Sandbox) -> Option<SystemTime> {
+    let text = std::fs::read_to_string(sb.dir().join(HANDED_OVER)).ok()?;
+    let nanos: u128 = text.trim().parse().ok()?;
+    let secs = u64::try_from(nanos / 1_000_000_000).ok()?;
+    let sub = u32::try_from(nanos % 1_000_000_000).ok()?;
+    Some(SystemTime::UNIX_EPOCH + Duration::new(secs, sub))
+}
+
+fn stamp_of(t: SystemTime) -> String {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+        .to_string()
 }
 
 /// One check, retried while not yet true for at most its `within`.

@@ -89,6 +89,7 @@ pub fn start(style: Style, store: &Store, d: &Drill, keep: bool) -> Result<u8> {
         }
     }
     runner::setup(&sb, &d.scenario).with_context(|| format!("cannot set up drill {}", d.id))?;
+    crate::check::hand_over(&sb).context("cannot mark the sandbox as handed over")?;
     let st = State {
         drill: d.id.clone(),
         started: now(),

@@ -181,6 +181,116 @@ impl Limits {
     }
 }
 
+/// Which caps: those the kernel enforces on a sandbox, or those the user asked for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Capped {
+    pub memory: bool,
+    pub pids: bool,
+}
+
+impl Capped {
+    /// The caps `$HULL_LAB_MEMORY` and `$HULL_LAB_PIDS` ask for by being set.
+    pub fn asked_in_env() -> Capped {
+        let set = |v: &str| std::env::var_os(v).is_some_and(|v| !v.is_empty());
+        Capped {
+            memory: set(ENV_MEMORY),
+            pids: set(ENV_PIDS),
+        }
+    }
+
+    /// The caps in `self` that `enforced` lacks, by the variable that sets them.
+    pub fn unmet_by(self, enforced: Capped) -> Vec<&'static str> {
+        let mut unmet = Vec::new();
+        if self.memory && !enforced.memory {
+            unmet.push(ENV_MEMORY);
+        }
+        if self.pids && !enforced.pids {
+            unmet.push(ENV_PIDS);
+        }
+        unmet
+    }
+
+    /// `memory and pids`, `pids`: the caps missing from `self`.
+    fn missing(self) -> String {
+        match (self.memory, self.pids) {
+            (false, false) => "memory and pids caps are".into(),
+            (false, true) => "memory cap is".into(),
+            (true, false) => "pids cap is".into(),
+            (true, true) => String::new(),
+        }
+    }
+
+    /// One line for a sandbox the kernel does not (fully) cap, `None` when it does.
+    pub fn warning(self, why: &str) -> Option<String> {
+        let why = if why.is_empty() {
+            "its cgroup has no file for them"
+        } else {
+            why
+        };
+        (!(self.memory && self.pids)).then(|| {
+            format!(
+                "warning: the sandbox's {} not enforced ({why}); set ${ENV_MEMORY} or ${ENV_PIDS} to refuse to run without them",
+                self.missing()
+            )
+        })
+    }
+}
+
+/// What the sandboxes made here would be capped by, without making one: the controllers the
+/// hierarchies hull uses give a new cgroup below the caller's, and why a cap would be missing.
+pub fn enforceable() -> (Capped, String) {
+    match hierarchies() {
+        Ok(ms) => enforceable_in(&ms),
+        Err(e) => (
+            Capped::default(),
+            format!("cannot read the cgroup mounts: {e}"),
+        ),
+    }
+}
+
+/// [`enforceable`] for the hierarchies `ms`.
+pub fn enforceable_in(ms: &[Mount]) -> (Capped, String) {
+    let mut capped = Capped::default();
+    let mut why = Vec::new();
+    for m in ms {
+        let Ok(own) = dir_of(0, m) else { continue };
+        if !m.v2 {
+            capped.memory |= m.controllers.iter().any(|c| c == "memory");
+            capped.pids |= m.controllers.iter().any(|c| c == "pids");
+            continue;
+        }
+        if own == Path::new(ROOT) {
+            why.push("the sandbox runs in the root cgroup, without a cgroup of its own".into());
+            continue;
+        }
+        let delegated = fs::read_to_string(own.join("cgroup.subtree_control")).unwrap_or_default();
+        let offered = fs::read_to_string(own.join("cgroup.controllers")).unwrap_or_default();
+        // A cgroup that holds processes (the caller's does) cannot delegate what it does not
+        // delegate already (cgroup v2's "no internal processes" rule).
+        let empty = fs::read_to_string(own.join("cgroup.procs")).is_ok_and(|p| p.trim().is_empty());
+        let gives = |c: &str| {
+            delegated.split_whitespace().any(|d| d == c)
+                || (empty && offered.split_whitespace().any(|o| o == c))
+        };
+        capped.memory |= gives("memory");
+        capped.pids |= gives("pids");
+        if !(gives("memory") && gives("pids")) {
+            why.push(format!(
+                "cgroup v2: {} delegates {} to the cgroups below it",
+                own.display(),
+                match delegated.trim() {
+                    "" => "no controller".to_owned(),
+                    d => format!("only {d}"),
+                }
+            ));
+        }
+    }
+    if ms.iter().all(|m| !m.v2) && !(capped.memory && capped.pids) {
+        why.push("cgroup v1: no memory or pids hierarchy is mounted".into());
+    }
+    (capped, why.join("; "))
+}
+
 /// One directory per hierarchy, all named alike.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Tree {
@@ -190,18 +300,27 @@ pub struct Tree {
 impl Tree {
     /// Creates `name` below the caller's cgroup in every hierarchy hull uses.
     pub fn create(name: &str) -> io::Result<Tree> {
+        Tree::create_in(name, &hierarchies()?)
+    }
+
+    /// Creates `name` below the caller's cgroup in each of the hierarchies `ms`.
+    pub fn create_in(name: &str, ms: &[Mount]) -> io::Result<Tree> {
         let mut tree = Tree { dirs: Vec::new() };
-        for m in hierarchies()? {
-            let own = if m.v2 {
+        for m in ms {
+            let mut own = dir_of(0, m)?;
+            if m.v2 {
+                // A caller that hull moved into its leaf counts as being in the leaf's parent.
+                if own
+                    .file_name()
+                    .is_some_and(|n| n == hull_cgroups::v2::PROCESS_LEAF)
+                {
+                    own.pop();
+                }
                 // The sandbox's caps need the memory and pids controllers in its cgroup, which
                 // only a cgroup without processes can hand down (the root is exempt): hull's
                 // rule moves ours into `hull-leaf` first, as hullrt does for containers.
-                let own = hull_cgroups::v2::own_dir().map_err(io::Error::other)?;
                 hull_cgroups::v2::hand_controllers_down(&own).map_err(io::Error::other)?;
-                own
-            } else {
-                dir_of(0, &m)?
-            };
+            }
             let dir = own.join(name);
             fs::create_dir(&dir).map_err(|e| at(&dir, "create the cgroup", e))?;
             tree.dirs.push(dir.clone());
@@ -225,8 +344,11 @@ impl Tree {
 
     /// Caps the whole subtree: memory (v2 `memory.max`, v1 `memory.limit_in_bytes`, swap
     /// included where the kernel accounts it) and the number of tasks (`pids.max`). The
-    /// kernel's OOM killer then picks a victim inside the sandbox, never outside it.
-    pub fn limit(&self, limits: &Limits) -> io::Result<()> {
+    /// kernel's OOM killer then picks a victim inside the sandbox, never outside it. Returns
+    /// the caps the kernel enforces: a hierarchy without the controller (cgroup v2 whose
+    /// parent does not delegate it) has no file to write them to.
+    pub fn limit(&self, limits: &Limits) -> io::Result<Capped> {
+        let mut capped = Capped::default();
         let memory = limits.memory.to_string();
         let pids = limits.pids.to_string();
         for dir in &self.dirs {
@@ -258,9 +380,14 @@ impl Tree {
                     continue; // not this hierarchy's controller, or no swap accounting
                 }
                 fs::write(&path, value).map_err(|e| at(&path, "write", e))?;
+                match file {
+                    "memory.max" | "memory.limit_in_bytes" => capped.memory = true,
+                    "pids.max" => capped.pids = true,
+                    _ => {}
+                }
             }
         }
-        Ok(())
+        Ok(capped)
     }
 
     /// Where the sandbox's processes go, one `cgroup.procs` per hierarchy: writing 0 to one

@@ -5,9 +5,11 @@
 //! namespaces; every command runs inside by joining the holder's cgroups and namespaces (what
 //! `nsenter -t HOLDER -m -n -u` does) just before its exec.
 //!
-//! Destroying it (explicitly, or on drop) removes everything: hull's containers (`hull rm -f`),
-//! every process in the cgroup subtree (the holder among them), the cgroups, the directory. The
-//! namespaces, their mounts and links die with their last process.
+//! Destroying it (explicitly, or on drop) removes everything: every process in the cgroup
+//! subtree (the holder and hull's containers among them), the cgroups (hull's below the
+//! sandbox's), the directory. The namespaces, their mounts, links and rules die with their last
+//! process. (A sandbox without a cgroup of its own has `hull rm -f` remove hull's containers
+//! first.)
 
 pub mod cgroup;
 mod exec;
@@ -55,6 +57,9 @@ pub struct Info {
     pub holder_start: u64,
     pub cgroups: cgroup::Tree,
     pub hull: PathBuf,
+    /// The caps the kernel enforces on the sandbox.
+    #[serde(default)]
+    pub capped: cgroup::Capped,
 }
 
 pub struct Sandbox {
@@ -68,13 +73,35 @@ pub struct Sandbox {
 
 impl Sandbox {
     /// A fresh sandbox, with `hull` the binary its commands find on their PATH, capped by
-    /// [`cgroup::Limits::from_env`].
+    /// [`cgroup::Limits::from_env`]. A cap the user asked for (`$HULL_LAB_MEMORY`,
+    /// `$HULL_LAB_PIDS`) that the kernel cannot enforce here is an error; a default one is
+    /// not (see [`Sandbox::uncapped`]).
     pub fn create(hull: &Path) -> Result<Sandbox, SandboxError> {
         let limits = cgroup::Limits::from_env().map_err(|why| SandboxError::Gone {
             dir: "(not made)".into(),
             why,
         })?;
-        Sandbox::create_with(hull, &limits)
+        let sb = Sandbox::create_with(hull, &limits)?;
+        let unmet = cgroup::Capped::asked_in_env().unmet_by(sb.info.capped);
+        if !unmet.is_empty() {
+            let (_, why) = cgroup::enforceable();
+            return Err(SandboxError::Gone {
+                dir: sb.dir.display().to_string(),
+                why: format!(
+                    "${} asks for a cap this host cannot enforce on a sandbox ({why}); unset it to run without",
+                    unmet.join(" and $")
+                ),
+            });
+        }
+        Ok(sb)
+    }
+
+    /// The one-line warning for a sandbox the kernel does not (fully) cap, if it is one.
+    pub fn uncapped(&self) -> Option<String> {
+        if self.info.capped.memory && self.info.capped.pids {
+            return None;
+        }
+        self.info.capped.warning(&cgroup::enforceable().1)
     }
 
     /// A fresh sandbox with the given caps.
@@ -97,6 +124,7 @@ impl Sandbox {
                 holder_start: 0,
                 cgroups: cgroup::Tree { dirs: Vec::new() },
                 hull: hull.to_path_buf(),
+                capped: cgroup::Capped::default(),
             },
             dir,
             ns: Vec::new(),
@@ -110,7 +138,7 @@ impl Sandbox {
         }
         sandbox.info.cgroups =
             cgroup::Tree::create(&name).map_err(io_err("create the sandbox's cgroups"))?;
-        sandbox
+        sandbox.info.capped = sandbox
             .info
             .cgroups
             .limit(limits)
@@ -334,23 +362,10 @@ impl Sandbox {
 
     fn teardown(&mut self) -> Result<(), SandboxError> {
         let mut first: Option<SandboxError> = None;
-        let has_containers = std::fs::read_dir(self.hull_root().join("containers"))
-            .is_ok_and(|mut d| d.next().is_some());
-        if !self.ns.is_empty() && self.info.holder > 0 && has_containers {
-            // Let hull clean up after itself first; what it leaves is removed below anyway.
-            let listed = self.hull(
-                &["ps", "-a", "--format", "{{.ID}}"],
-                Duration::from_secs(20),
-            );
-            if let Ok(out) = listed {
-                let ids: Vec<&str> = out.stdout.split_whitespace().collect();
-                if !ids.is_empty() {
-                    let mut args = vec!["rm", "-f"];
-                    args.extend(ids);
-                    let _ = self.hull(&args, Duration::from_secs(30));
-                }
-            }
-        }
+        // All hull made is below the sandbox's cgroup subtree (its containers' cgroups, every
+        // process), in the sandbox's namespaces (links, rules, mounts: they die with their last
+        // process) or in its directory (state): killing the subtree and removing it and the
+        // directory is the whole of it.
         self.ns.clear();
         if let Err(e) = self.info.cgroups.kill_all(Duration::from_secs(5)) {
             first.get_or_insert(io_err("kill the sandbox's processes")(e));

@@ -21,3 +21,12 @@ pub fn scenario(id: &str) -> hull_lab::schema::Scenario {
         .find(|s| s.id == id)
         .unwrap_or_else(|| panic!("no embedded scenario {id}"))
 }
+
+/// A lab that needs hull's networking found none in its sandbox: a test must fail then, not
+/// skip (a skip reads as a pass in CI). The machines the tests run on have what it takes.
+pub fn no_networking(what: &str, why: &str) -> ! {
+    panic!(
+        "{what}: no networking in the sandbox: {why}. This test needs it, and fails rather than skip: \
+         iproute2 (ip) and nftables (nft) installed, and a hull built with it"
+    )
+}
