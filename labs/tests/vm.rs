@@ -25,9 +25,10 @@ fn ready() -> Ready {
     host::ready(&say).unwrap_or_else(|e| panic!("cannot prepare the lab VM: {e}"))
 }
 
-/// Our QEMU children still alive, and the run directories in the temporary directory.
-fn leftovers() -> (Vec<String>, Vec<String>) {
-    let me = std::process::id().to_string();
+/// QEMU processes whose parent is `pid`, and the run directories `pid` made (each names its
+/// maker in its `owner` file): another run of the suite on this machine has its own.
+fn leftovers_of(pid: u32) -> (Vec<String>, Vec<String>) {
+    let pid = pid.to_string();
     let mut qemus = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
         let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
@@ -36,7 +37,7 @@ fn leftovers() -> (Vec<String>, Vec<String>) {
             continue;
         };
         let ppid = rest.split_whitespace().nth(1).unwrap_or_default();
-        if comm.contains("qemu") && ppid == me {
+        if comm.contains("qemu") && ppid == pid {
             qemus.push(
                 stat.split_whitespace()
                     .next()
@@ -48,10 +49,16 @@ fn leftovers() -> (Vec<String>, Vec<String>) {
     let runs = std::fs::read_dir(std::env::temp_dir())
         .unwrap()
         .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("hull-vm."))
+        .filter(|e| std::fs::read_to_string(e.path().join("owner")).is_ok_and(|o| o.trim() == pid))
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("hull-vm."))
         .collect();
     (qemus, runs)
+}
+
+/// This test process's leftovers.
+fn leftovers() -> (Vec<String>, Vec<String>) {
+    leftovers_of(std::process::id())
 }
 
 fn assert_clean(before: &(Vec<String>, Vec<String>)) {
@@ -198,11 +205,7 @@ fn a_lab_opens_in_a_vm_on_its_serial_console() {
     let mut t = common::pty::Terminal::spawn(cmd);
     // The learner's shell in the guest: the lab's prompt on the serial console.
     t.wait_for("[lab namespaces", Duration::from_secs(300));
-    let runs: Vec<String> = leftovers()
-        .1
-        .into_iter()
-        .filter(|r| !before.1.contains(r))
-        .collect();
+    let (_, runs) = leftovers_of(t.child.id());
     assert_eq!(runs.len(), 1, "one run directory for the VM: {runs:?}");
     // Typed on the host's terminal, run in the guest's sandbox: cgroup v2 only, below the
     // session cgroup, in the sandbox's leaf.
