@@ -264,13 +264,7 @@ pub fn reset(app: &App, id: Option<&str>, yes: bool) -> Result<u8> {
 
 /// `verify [ID…] [--repeat N]`: every selected scenario in fresh sandboxes.
 pub fn verify(app: &App, ids: &[String], repeat: usize) -> Result<u8> {
-    let chosen: Vec<&Scenario> = if ids.is_empty() {
-        app.scenarios.iter().collect()
-    } else {
-        ids.iter()
-            .map(|id| app.scenario(id))
-            .collect::<Result<_>>()?
-    };
+    let chosen = app.chosen(ids)?;
     let hull = app.hull()?;
     let (capped, why) = crate::sandbox::cgroup::enforceable();
     if let Some(warning) = capped.warning(&why) {

@@ -57,6 +57,14 @@ impl App {
         })
     }
 
+    /// The scenarios named by `ids`, or all of them when there are none.
+    pub fn chosen(&self, ids: &[String]) -> Result<Vec<&Scenario>> {
+        if ids.is_empty() {
+            return Ok(self.scenarios.iter().collect());
+        }
+        ids.iter().map(|id| self.scenario(id)).collect()
+    }
+
     pub fn load_progress(&self) -> Result<Progress> {
         self.store.load().context("cannot read your progress")
     }

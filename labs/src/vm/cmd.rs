@@ -7,7 +7,6 @@ use anyhow::Result;
 
 use super::host::{self, Options, VmReport};
 use crate::app::{App, EXIT_NOT_YET};
-use crate::schema::Scenario;
 
 fn say(line: &str) {
     eprintln!("==> {line}");
@@ -48,13 +47,7 @@ pub fn verify(
     jobs: Option<usize>,
     timeout: u64,
 ) -> Result<u8> {
-    let chosen: Vec<&Scenario> = if ids.is_empty() {
-        app.scenarios.iter().collect()
-    } else {
-        ids.iter()
-            .map(|id| app.scenario(id))
-            .collect::<Result<_>>()?
-    };
+    let chosen = app.chosen(ids)?;
     let sources = chosen
         .iter()
         .map(|s| host::source(dir, &s.id))
