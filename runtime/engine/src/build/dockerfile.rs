@@ -525,30 +525,7 @@ pub fn substitute(text: &str, vars: &HashMap<String, String>) -> String {
             out.push(c);
             continue;
         }
-        let braced = chars.peek() == Some(&'{');
-        if braced {
-            chars.next();
-        }
-        let mut name = String::new();
-        while let Some(&n) = chars.peek() {
-            if n.is_ascii_alphanumeric() || n == '_' {
-                name.push(n);
-                chars.next();
-            } else {
-                break;
-            }
-        }
-        if braced && chars.peek() == Some(&'}') {
-            chars.next();
-        }
-        if name.is_empty() {
-            out.push('$');
-            if braced {
-                out.push('{');
-            }
-            continue;
-        }
-        out.push_str(vars.get(&name).map(String::as_str).unwrap_or(""));
+        out.push_str(&dollar(&mut chars, vars));
     }
     out
 }
