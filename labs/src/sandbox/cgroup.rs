@@ -309,13 +309,7 @@ impl Tree {
         for m in ms {
             let mut own = dir_of(0, m)?;
             if m.v2 {
-                // A caller that hull moved into its leaf counts as being in the leaf's parent.
-                if own
-                    .file_name()
-                    .is_some_and(|n| n == hull_cgroups::v2::PROCESS_LEAF)
-                {
-                    own.pop();
-                }
+                own = hull_cgroups::v2::out_of_the_leaf(own);
                 // The sandbox's caps need the memory and pids controllers in its cgroup, which
                 // only a cgroup without processes can hand down (the root is exempt): hull's
                 // rule moves ours into `hull-leaf` first, as hullrt does for containers.

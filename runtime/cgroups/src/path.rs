@@ -276,14 +276,7 @@ fn v2_own_dir(proc_cgroup: &str, mounts: &[Mount]) -> Result<PathBuf> {
             ))
         })?;
     let own = own_dir(root, &mount.root, &line.path)?;
-    // A caller that hullrt moved into the leaf (cgroup v2's no-internal-processes rule) counts
-    // as being where it was.
-    Ok(match own.file_name() {
-        Some(name) if name == super::v2::PROCESS_LEAF && own != root => {
-            own.parent().unwrap_or(root).to_path_buf()
-        }
-        _ => own,
-    })
+    Ok(super::v2::out_of_the_leaf(own))
 }
 
 #[cfg(test)]

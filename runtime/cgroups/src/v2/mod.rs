@@ -207,6 +207,16 @@ pub fn own_dir() -> Result<std::path::PathBuf> {
     path::own_v2_dir()
 }
 
+/// Where a process in cgroup `dir` counts as being: one that hull moved into
+/// [`PROCESS_LEAF`] (cgroup v2's no-internal-processes rule) counts as being where it was, in
+/// the leaf's parent.
+pub fn out_of_the_leaf(mut dir: std::path::PathBuf) -> std::path::PathBuf {
+    if dir.file_name().is_some_and(|n| n == PROCESS_LEAF) && dir.parent().is_some() {
+        dir.pop();
+    }
+    dir
+}
+
 /// Move every process of `dir` into `dir/`[`PROCESS_LEAF`], so that `dir` may enable
 /// controllers for its children. Processes forked meanwhile land in `dir` again, so it is swept
 /// until it is empty (a bounded number of times).
