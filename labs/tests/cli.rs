@@ -4,28 +4,17 @@
 
 mod common;
 
+use common::text;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 fn lab(state: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hull-lab"))
+    common::lab_cmd(state)
         .args(args)
-        .env("HULL_LAB_STATE_DIR", state)
-        .env("HULL_BIN", common::hull())
-        .env("NO_COLOR", "1")
-        .env_remove("HULL_LAB_SANDBOX")
-        .env_remove("HULL_LAB_LAB")
         .stdin(Stdio::null())
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn progress(state: &Path) -> serde_json::Value {

@@ -6,9 +6,11 @@
 
 mod common;
 
+use common::text;
+
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 use hull_lab::drill::Deck;
@@ -99,36 +101,12 @@ fn pids_limit() {
 }
 
 fn lab(state: &Path, args: &[&str], env: &[(&str, &Path)], stdin: &str) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hull-lab"));
-    cmd.args(args)
-        .env("HULL_LAB_STATE_DIR", state)
-        .env("HULL_BIN", common::hull())
-        .env("NO_COLOR", "1")
-        .env_remove("HULL_LAB_SANDBOX")
-        .env_remove("HULL_LAB_DRILL")
-        .env_remove("HULL_LAB_LAB")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = common::lab_cmd(state);
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    common::output_with_stdin(cmd, stdin)
 }
 
 #[test]

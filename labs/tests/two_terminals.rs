@@ -6,10 +6,11 @@
 
 mod common;
 
-use std::io::Write;
+use common::text;
+
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::pty::Terminal;
@@ -17,39 +18,15 @@ use common::pty::Terminal;
 use nix::sys::termios::{self, LocalFlags};
 
 fn lab_cmd(state: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_hull-lab"));
-    c.env("HULL_LAB_STATE_DIR", state)
-        .env("HULL_BIN", common::hull())
-        .env("NO_COLOR", "1")
-        .env("TERM", "dumb")
-        .env_remove("HULL_LAB_SANDBOX")
-        .env_remove("HULL_LAB_LAB");
+    let mut c = common::lab_cmd(state);
+    c.env("TERM", "dumb");
     c
 }
 
 fn lab(state: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = lab_cmd(state)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    let mut cmd = lab_cmd(state);
+    cmd.args(args);
+    common::output_with_stdin(cmd, stdin)
 }
 
 /// Terminal A: `hull-lab start ID` on a pseudo-terminal of its own.

@@ -196,11 +196,8 @@ fn a_lab_opens_in_a_vm_on_its_serial_console() {
     let _ready = ready();
     let before = leftovers();
     let state = tempfile::tempdir().unwrap();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hull-lab"));
+    let mut cmd = common::lab_cmd(state.path());
     cmd.args(["start", "--vm", "namespaces"])
-        .env("HULL_LAB_STATE_DIR", state.path())
-        .env("HULL_BIN", common::hull())
-        .env("NO_COLOR", "1")
         .env("TERM", "dumb");
     let mut t = common::pty::Terminal::spawn(cmd);
     // The learner's shell in the guest: the lab's prompt on the serial console.

@@ -3,7 +3,9 @@
 
 pub mod pty;
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 
 /// The built `hull` (`cargo build --workspace --bins` makes it next to the test binaries).
 pub fn hull() -> PathBuf {
@@ -28,5 +30,44 @@ pub fn no_networking(what: &str, why: &str) -> ! {
     panic!(
         "{what}: no networking in the sandbox: {why}. This test needs it, and fails rather than skip: \
          iproute2 (ip) and nftables (nft) installed, and a hull built with it"
+    )
+}
+
+/// `hull-lab` with a private state directory, the built `hull`, no colour, and none of the
+/// variables a lab or drill shell sets (the test may itself run inside one).
+pub fn lab_cmd(state: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_hull-lab"));
+    c.env("HULL_LAB_STATE_DIR", state)
+        .env("HULL_BIN", hull())
+        .env("NO_COLOR", "1")
+        .env_remove("HULL_LAB_SANDBOX")
+        .env_remove("HULL_LAB_DRILL")
+        .env_remove("HULL_LAB_LAB");
+    c
+}
+
+/// Runs `cmd` with `stdin` written to its standard input; its output collected.
+pub fn output_with_stdin(mut cmd: Command, stdin: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Standard output, then standard error.
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
     )
 }
